@@ -1,0 +1,3 @@
+from tucai.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,56 @@
+"""Who may see and do what, scoped to an institution."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from tucai.accounts.models import Membership, Role, User
+from tucai.core.errors import PermissionDenied
+
+# What each role may do. Superusers may do everything.
+PERMISSIONS: dict[str, frozenset[str]] = {
+    Role.OFFICE: frozenset({
+        "campaign.view", "campaign.edit", "roster.import", "roster.export", "schedule.edit", "student.view_full_id",
+        "checkin.perform", "queue.operate", "station.operate", "photo.override", "progress.view", "audit.view",
+    }),
+    Role.OPERATOR: frozenset({
+        "campaign.view", "checkin.perform", "queue.operate", "station.operate", "photo.override", "progress.view",
+    }),
+    Role.MONITOR: frozenset({"campaign.view", "progress.view_class"}),
+    Role.STUDENT: frozenset(),
+}
+
+
+def user_roles(*, user: User, institution_id: int) -> set[str]:
+    if not user.is_authenticated:
+        return set()
+    return set(Membership.objects.filter(user=user, institution_id=institution_id).values_list("role", flat=True))
+
+
+def user_can(*, user: User, institution_id: int, perm: str) -> bool:
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    return any(perm in PERMISSIONS.get(role, ()) for role in user_roles(user=user, institution_id=institution_id))
+
+
+def require(*, user: User, institution_id: int, perm: str) -> None:
+    """Raise :class:`PermissionDenied` unless ``user`` holds ``perm`` at the institution."""
+    if not user_can(user=user, institution_id=institution_id, perm=perm):
+        raise PermissionDenied()
+
+
+def user_sees_full_id(*, user: User, institution_id: int) -> bool:
+    """Operators of the capture unit see ID numbers masked; office staff see them whole."""
+    return user_can(user=user, institution_id=institution_id, perm="student.view_full_id")
+
+
+def user_institutions(*, user: User) -> QuerySet:
+    from tucai.campaigns.models import Institution
+
+    if not user.is_authenticated:
+        return Institution.objects.none()
+    if user.is_superuser:
+        return Institution.objects.all()
+    return Institution.objects.filter(memberships__user=user).distinct()

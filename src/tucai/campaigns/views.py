@@ -1,0 +1,20 @@
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, render
+
+from tucai.accounts.selectors import user_can
+from tucai.campaigns.models import Campaign
+
+
+def get_campaign_for(request, code: str, perm: str = "campaign.view") -> Campaign:
+    """The campaign with ``code`` if the signed-in user holds ``perm`` at its institution (else 403)."""
+    campaign = get_object_or_404(Campaign.objects.select_related("institution"), code=code)
+    if not user_can(user=request.user, institution_id=campaign.institution_id, perm=perm):
+        raise PermissionDenied
+    return campaign
+
+
+@login_required
+def campaign_detail(request, code: str):
+    campaign = get_campaign_for(request, code)
+    return render(request, "campaigns/detail.html", {"campaign": campaign})
