@@ -1,0 +1,182 @@
+"""The photo spec as data. Every number a check or layout uses lives here, with its source.
+
+Sources (abbreviations used in ``SOURCES``):
+
+* ``CHSI2017``: 教毕指〔2017〕99号《高等教育学历证书电子注册图像采集规范》 as quoted by college notices
+  (480×640, 300 dpi, 24-bit, JPEG, quality ≥ 60, geometry bands, backgrounds).
+* ``XINHUA_HN``: 新华社湖南分社大学生图像采集中心 notices (file ≤ 40 KB, blue background).
+* ``NOTICE2024``: ../shared/seed/notice-2024-graduate-photo-capture.txt (prints, fee, clothing colours).
+* ``ISO19794``: ISO/IEC 19794-5 practice for pose tolerances (±5° yaw/pitch, ±8° roll).
+* ``TUCAI``: our own engineering choice, tuned on ../shared/faces; a heuristic, not a rule of the spec.
+* ``GB_PRINT``: trade print sizes (1寸 25×35 mm, 1.5寸/大一寸 33×48 mm, 6寸 4R 102×152 mm, 5寸 3R 89×127 mm).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+MM_PER_INCH = 25.4
+
+
+def mm_to_px(mm: float, dpi: int = 300) -> int:
+    """Millimetres to whole pixels at ``dpi`` (1 mm = 11.811 px at 300 dpi)."""
+    return round(mm * dpi / MM_PER_INCH)
+
+
+@dataclass(frozen=True)
+class Band:
+    lo: float
+    hi: float
+
+    def contains(self, v: float) -> bool:
+        return self.lo <= v <= self.hi
+
+    @property
+    def mid(self) -> float:
+        return (self.lo + self.hi) / 2
+
+
+@dataclass(frozen=True)
+class Background:
+    name: str
+    rgb: tuple[int, int, int]
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One photo profile: the output file, the geometry on the canvas and the check thresholds."""
+
+    id: str
+    title_zh: str
+    title_en: str
+    width: int = 480
+    height: int = 640
+    dpi: int = 300
+    jpeg_quality_min: int = 60
+    jpeg_quality_start: int = 92
+    size_kb: Band = Band(20, 40)
+    backgrounds: tuple[Background, ...] = (
+        Background("blue", (100, 197, 255)),
+        Background("white", (255, 255, 255)),
+        Background("grey", (240, 240, 240)),
+    )
+    preferred_background: str = "blue"
+    # Geometry on the output canvas, pixels from the top edge / face width.
+    crown_y: Band = Band(50, 110)
+    eye_y: Band = Band(200, 300)
+    face_width: Band = Band(180, 300)
+    centre_tolerance_px: float = 24.0        # TUCAI: |face centre − canvas centre|
+    # Pose (degrees), ISO19794.
+    max_yaw: float = 5.0
+    max_pitch: float = 5.0
+    max_roll: float = 8.0
+    # Heuristic thresholds (TUCAI), tuned on ../shared/faces.
+    eye_open_min: float = 0.18               # eye aspect ratio (lid gap / eye width)
+    mouth_closed_max: float = 0.08           # inner-lip gap / mouth width
+    background_delta_e_max: float = 18.0     # CIEDE2000 distance of the background to the nearest allowed colour
+    background_uniform_max: float = 6.0      # std of background lightness (L*), shadows/gradient
+    background_gradient_max: float = 8.0     # L* difference between background regions
+    clothing_delta_e_min: float = 20.0       # clothing must differ from background at least this much
+    forbidden_clothing_hues: tuple[str, ...] = ("blue", "yellow", "green", "purple")   # NOTICE2024 (blue bg)
+    shoulder_tilt_max_deg: float = 5.0
+    exposure_face_l: Band = Band(35.0, 85.0)  # mean L* of the face skin
+    clipped_max_fraction: float = 0.02       # share of face pixels blown out or crushed
+    contrast_min: float = 20.0               # std of L* over the face
+    lighting_balance_max: float = 0.18       # |L(left half) − L(right half)| / L(face)
+    sharpness_min: float = 60.0              # variance of Laplacian on the face at 480×640 scale
+    glare_max_fraction: float = 0.015        # share of near-white specular pixels in the eye regions
+    tint_max: float = 0.45                   # lens darkening vs. cheek brightness (1 = as dark as pupils)
+    min_source_face_width_px: int = 180      # the original must give at least 1:1 pixels for the face
+    head_cover_max: float = 0.5              # TUCAI heuristic score
+
+    def background(self, name: str) -> Background:
+        for b in self.backgrounds:
+            if b.name == name:
+                return b
+        raise KeyError(name)
+
+    @property
+    def aspect(self) -> float:
+        return self.width / self.height
+
+
+# Where each number of the CHSI profile comes from.
+SOURCES: dict[str, str] = {
+    "width": "CHSI2017", "height": "CHSI2017", "dpi": "CHSI2017", "jpeg_quality_min": "CHSI2017",
+    "size_kb": "XINHUA_HN (generally 20–40 KB; other units differ: see the profiles below)",
+    "backgrounds": "CHSI2017 (light blue RGB(100,197,255), white, light grey 240)",
+    "preferred_background": "XINHUA_HN", "crown_y": "CHSI2017", "eye_y": "CHSI2017", "face_width": "CHSI2017",
+    "max_yaw": "ISO19794", "max_pitch": "ISO19794", "max_roll": "ISO19794",
+    "forbidden_clothing_hues": "NOTICE2024",
+}
+
+CHSI = Profile(id="chsi", title_zh="学信网学历证书电子注册图像（480×640）",
+               title_en="CHSI diploma registration photo (480×640)")
+
+PROFILES: dict[str, Profile] = {
+    "chsi": CHSI,
+    # Some capture units ask for larger files; same geometry.
+    "chsi-30kb": replace(CHSI, id="chsi-30kb", size_kb=Band(30, 60), title_zh="学信网图像（≥30 KB）",
+                         title_en="CHSI photo (≥ 30 KB)"),
+    "chsi-100kb": replace(CHSI, id="chsi-100kb", size_kb=Band(100, 200), jpeg_quality_start=97,
+                          title_zh="学信网图像（≥100 KB）", title_en="CHSI photo (≥ 100 KB)"),
+}
+
+
+def get_profile(profile_id: str) -> Profile:
+    try:
+        return PROFILES[profile_id]
+    except KeyError:
+        raise KeyError(f"unknown photo profile {profile_id!r}; known: {', '.join(sorted(PROFILES))}") from None
+
+
+# --- print sizes (stored in millimetres) -------------------------------------------------------
+
+@dataclass(frozen=True)
+class PrintSize:
+    id: str
+    name_zh: str
+    width_mm: float
+    height_mm: float
+
+    def px(self, dpi: int = 300) -> tuple[int, int]:
+        return mm_to_px(self.width_mm, dpi), mm_to_px(self.height_mm, dpi)
+
+
+PRINT_SIZES: dict[str, PrintSize] = {
+    "1inch": PrintSize("1inch", "1寸", 25, 35),
+    "1.5inch": PrintSize("1.5inch", "1.5寸（大一寸）", 33, 48),
+    "small2inch": PrintSize("small2inch", "小二寸", 35, 45),
+    "2inch": PrintSize("2inch", "二寸", 35, 49),
+}
+
+SHEET_SIZES: dict[str, PrintSize] = {
+    "6inch": PrintSize("6inch", "6寸（4R）", 102, 152),
+    "5inch": PrintSize("5inch", "5寸（3R）", 89, 127),
+    "a4": PrintSize("a4", "A4", 210, 297),
+}
+
+
+@dataclass(frozen=True)
+class PrintPackage:
+    id: str
+    items: tuple[tuple[str, int], ...]   # (print size id, count)
+    sheet: str = "6inch"
+
+
+# NOTICE2024: 20 yuan buys 8 × 1寸 and 4 × 1.5寸 colour prints.
+PRINT_PACKAGES: dict[str, PrintPackage] = {
+    "default": PrintPackage("default", (("1inch", 8), ("1.5inch", 4))),
+}
+
+
+@dataclass(frozen=True)
+class SheetStyle:
+    dpi: int = 300
+    margin_mm: float = 2.0        # TUCAI: printer non-printable edge
+    gap_mm: float = 2.0           # TUCAI: room for a cut
+    cut_line_px: int = 1
+    cut_line_rgb: tuple[int, int, int] = (160, 160, 160)
+
+
+DEFAULT_SHEET_STYLE = SheetStyle()
