@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "tucai.audit",
     "tucai.campaigns",
     "tucai.capture",
+    "tucai.stations",
 ]
 
 MIDDLEWARE = [

@@ -17,6 +17,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("c/", include("tucai.campaigns.urls")),
     path("capture/", include("tucai.capture.urls")),
+    path("stations/", include("tucai.stations.urls")),
 ]
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

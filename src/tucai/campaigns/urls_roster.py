@@ -1,0 +1,2 @@
+# Roster import/export pages (names: campaigns:roster_*).
+urlpatterns: list = []
