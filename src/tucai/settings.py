@@ -150,6 +150,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(env("TUCAI_STATIC_ROOT", str(DATA_DIR / "static")))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns on a missing root before collectstatic
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env("TUCAI_MEDIA_ROOT", str(DATA_DIR / "media")))
 
