@@ -1,0 +1,48 @@
+"""Reads for capture day: queue views, positions, codes, scans."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import QuerySet
+
+from tucai.capture.models import Ticket, TicketState
+
+SERVING_STATES = (TicketState.CALLED, TicketState.AT_CAMERA)
+
+
+def queue_now_serving(*, room, date: dt.date, campaign=None) -> list[Ticket]:
+    """Tickets called or at the camera in this room today, most recently called first."""
+    qs = Ticket.objects.filter(room=room, date=date, state__in=SERVING_STATES)
+    if campaign is not None:
+        qs = qs.filter(campaign=campaign)
+    return list(qs.select_related("student", "student__school_class").order_by("-called_at", "-number"))
+
+
+def queue_waiting(*, room, date: dt.date, campaign=None, limit: int | None = None) -> QuerySet[Ticket]:
+    """Waiting tickets in queue order (the next to be called first)."""
+    qs = Ticket.objects.filter(room=room, date=date, state=TicketState.WAITING)
+    if campaign is not None:
+        qs = qs.filter(campaign=campaign)
+    qs = qs.select_related("student").order_by("queue_order")
+    return qs[:limit] if limit is not None else qs
+
+
+def ticket_position(*, ticket: Ticket) -> int:
+    """How many waiting tickets are ahead of ``ticket`` (0 when it is next or no longer waiting)."""
+    if ticket.state != TicketState.WAITING:
+        return 0
+    return Ticket.objects.filter(campaign_id=ticket.campaign_id, room_id=ticket.room_id, date=ticket.date,
+                                 state=TicketState.WAITING, queue_order__lt=ticket.queue_order).count()
+
+
+def campaign_for_room_day(*, room, date: dt.date, campaign_id: int | None = None):
+    """The campaign a room works for on ``date``: the given id (checked against the room's institution),
+    else the institution's campaign whose capture window contains the day, else its latest one."""
+    from tucai.campaigns.models import Campaign
+
+    qs = Campaign.objects.filter(institution_id=room.institution_id)
+    if campaign_id is not None:
+        return qs.filter(pk=campaign_id).first()
+    return (qs.filter(capture_start__lte=date, capture_end__gte=date).order_by("-capture_start").first()
+            or qs.order_by("-capture_end").first())
