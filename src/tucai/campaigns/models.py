@@ -232,3 +232,66 @@ class SlotAssignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.school_class} @ {self.slot}"
+
+
+class ImportJobStatus(models.TextChoices):
+    UPLOADED = "uploaded", _("已上传")
+    VALIDATING = "validating", _("检查中")
+    VALID = "valid", _("检查通过，待确认")
+    INVALID = "invalid", _("有错误")
+    COMMITTING = "committing", _("导入中")
+    DONE = "done", _("已导入")
+    FAILED = "failed", _("失败")
+    CANCELLED = "cancelled", _("已取消")
+
+
+# Roster import jobs as data: which status may follow which (see services.roster.import_job_transition).
+IMPORT_JOB_TRANSITIONS: dict[str, frozenset[str]] = {
+    ImportJobStatus.UPLOADED: frozenset({ImportJobStatus.VALIDATING, ImportJobStatus.CANCELLED}),
+    ImportJobStatus.VALIDATING: frozenset({ImportJobStatus.VALID, ImportJobStatus.INVALID, ImportJobStatus.FAILED}),
+    ImportJobStatus.VALID: frozenset({ImportJobStatus.COMMITTING, ImportJobStatus.CANCELLED}),
+    ImportJobStatus.INVALID: frozenset({ImportJobStatus.CANCELLED}),
+    ImportJobStatus.COMMITTING: frozenset({ImportJobStatus.DONE, ImportJobStatus.INVALID, ImportJobStatus.FAILED}),
+    ImportJobStatus.DONE: frozenset(),
+    ImportJobStatus.FAILED: frozenset(),
+    ImportJobStatus.CANCELLED: frozenset(),
+}
+
+
+class ImportJob(models.Model):
+    """One uploaded roster file on its way through dry run → confirmation → commit (web UI)."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="import_jobs",
+                                 verbose_name=_("采集活动"))
+    created_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+", verbose_name=_("上传者"))
+    filename = models.CharField(_("文件名"), max_length=255)
+    stored_path = models.CharField(_("存储路径"), max_length=500, blank=True,
+                                   help_text=_("上传文件在私有存储中的位置；导入完成或取消后删除"))
+    full = models.BooleanField(_("完整名单"), default=False,
+                               help_text=_("名单外的学生标记为“已移出”"))
+    status = models.CharField(_("状态"), max_length=12, choices=ImportJobStatus.choices,
+                              default=ImportJobStatus.UPLOADED, db_index=True)
+    rows_total = models.PositiveIntegerField(_("总行数"), default=0)
+    rows_done = models.PositiveIntegerField(_("已处理行数"), default=0)
+    summary = models.JSONField(_("汇总"), default=dict, blank=True)
+    errors = models.JSONField(_("行错误"), default=list, blank=True)
+    error = models.JSONField(_("文件错误"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("名单导入")
+        verbose_name_plural = _("名单导入")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.get_status_display()})"
+
+    @property
+    def is_running(self) -> bool:
+        return self.status in (ImportJobStatus.UPLOADED, ImportJobStatus.VALIDATING, ImportJobStatus.COMMITTING)
+
+    @property
+    def percent(self) -> int:
+        return min(100, round(100 * self.rows_done / self.rows_total)) if self.rows_total else 0
