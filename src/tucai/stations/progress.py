@@ -1,0 +1,152 @@
+"""Progress of a campaign (reads): per class and per room — expected, checked in, photographed,
+accepted — and the absentees who need a make-up shoot (补拍), with CSV/XLSX export."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import asdict, dataclass
+
+from django.db.models import Exists, OuterRef
+
+from tucai.campaigns.models import SchoolClass, SlotAssignment, Student, StudentStatus
+from tucai.capture.models import Ticket
+from tucai.stations.models import ACCEPTED_STATES, Shot
+
+
+@dataclass
+class Row:
+    key: str
+    label: str
+    expected: int = 0
+    checked_in: int = 0
+    photographed: int = 0
+    accepted: int = 0
+
+    @property
+    def missing(self) -> int:
+        return self.expected - self.accepted
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.accepted / self.expected) if self.expected else 0
+
+
+def _students(campaign):
+    """Active students with three flags: has a ticket, has a bound shot, has an accepted shot."""
+    return (Student.objects.filter(campaign=campaign, status=StudentStatus.ACTIVE)
+            .annotate(
+                has_ticket=Exists(Ticket.objects.filter(student=OuterRef("pk"), campaign=campaign)),
+                has_shot=Exists(Shot.objects.filter(student=OuterRef("pk"))),
+                has_accepted=Exists(Shot.objects.filter(student=OuterRef("pk"), state__in=ACCEPTED_STATES)),
+            )
+            .values("pk", "student_no", "name", "school_class_id", "has_ticket", "has_shot", "has_accepted"))
+
+
+def progress_summary(*, campaign) -> dict:
+    """Counts per class, per room (the class's assigned room) and in total, and the absentees."""
+    classes = {c.pk: c for c in SchoolClass.objects.filter(campaign=campaign).select_related("department")}
+    room_of = {a.school_class_id: a.slot.room for a in
+               SlotAssignment.objects.filter(school_class__campaign=campaign).select_related("slot__room")}
+    by_class: dict[int, Row] = {pk: Row(key=str(pk), label=c.name) for pk, c in classes.items()}
+    by_room: dict[str, Row] = {}
+    total = Row(key="total", label="合计")
+    absentees = []
+    for s in _students(campaign):
+        cid = s["school_class_id"]
+        room = room_of.get(cid)
+        rkey = str(room.pk) if room else "-"
+        rrow = by_room.setdefault(rkey, Row(key=rkey, label=str(room) if room else "未安排"))
+        for row in (by_class[cid], rrow, total):
+            row.expected += 1
+            row.checked_in += s["has_ticket"]
+            row.photographed += s["has_shot"]
+            row.accepted += s["has_accepted"]
+        if not s["has_accepted"]:
+            status = ("photographed_not_accepted" if s["has_shot"] else
+                      "checked_in_not_photographed" if s["has_ticket"] else "absent")
+            absentees.append({
+                "student_no": s["student_no"], "name": s["name"], "class": classes[cid].name,
+                "department": classes[cid].department.name, "room": str(room) if room else "",
+                "status": status,
+            })
+    absentees.sort(key=lambda a: (a["class"], a["student_no"]))
+    return {
+        "campaign": campaign.code,
+        "classes": sorted(by_class.values(), key=lambda r: r.label),
+        "rooms": sorted(by_room.values(), key=lambda r: (r.key == "-", r.label)),
+        "total": total,
+        "absentees": absentees,
+    }
+
+
+STATUS_ZH = {"absent": "未签到", "checked_in_not_photographed": "已签到未拍摄",
+             "photographed_not_accepted": "已拍摄未通过"}
+
+
+def progress_as_json(*, campaign) -> dict:
+    data = progress_summary(campaign=campaign)
+
+    def row(r: Row) -> dict:
+        return {**asdict(r), "missing": r.missing}
+
+    return {"campaign": data["campaign"], "total": row(data["total"]),
+            "classes": [row(r) for r in data["classes"]], "rooms": [row(r) for r in data["rooms"]],
+            "absentees": data["absentees"]}
+
+
+def safe_cell(value):
+    """Neutralise spreadsheet formula injection: text starting with = + - @ (or a tab/CR) gets a
+    leading apostrophe so Excel/WPS show it as text instead of running it."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def _sheets(campaign) -> list[tuple[str, list[str], list[list]]]:
+    data = progress_summary(campaign=campaign)
+    head = ["名称", "应拍", "已签到", "已拍摄", "已通过", "未完成"]
+
+    def rows(rs):
+        return [[r.label, r.expected, r.checked_in, r.photographed, r.accepted, r.missing] for r in rs]
+
+    return [
+        ("按班级", ["班级", *head[1:]], rows([*data["classes"], data["total"]])),
+        ("按拍摄室", ["拍摄室", *head[1:]], rows([*data["rooms"], data["total"]])),
+        ("补拍名单", ["学号", "姓名", "班级", "学院", "拍摄室", "状态"],
+         [[a["student_no"], a["name"], a["class"], a["department"], a["room"], STATUS_ZH[a["status"]]]
+          for a in data["absentees"]]),
+    ]
+
+
+def progress_export_csv(*, campaign, sheet: str = "补拍名单") -> bytes:
+    """One sheet as CSV (UTF-8 with BOM so Excel opens the Chinese text correctly)."""
+    for title, head, rows in _sheets(campaign):
+        if title == sheet:
+            buf = io.StringIO()
+            w = csv.writer(buf)
+            w.writerow(head)
+            for r in rows:
+                w.writerow([safe_cell(v) for v in r])
+            return ("\ufeff" + buf.getvalue()).encode("utf-8")
+    raise KeyError(sheet)
+
+
+def progress_export_xlsx(*, campaign) -> bytes:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    for title, head, rows in _sheets(campaign):
+        ws = wb.create_sheet(title)
+        ws.append(head)
+        for r in rows:
+            ws.append([safe_cell(v) for v in r])
+        for col, width in zip("ABCDEF", (16, 10, 16, 16, 14, 14)):
+            ws.column_dimensions[col].width = width
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+SHEETS = ("按班级", "按拍摄室", "补拍名单")

@@ -1,0 +1,138 @@
+"""The hot-folder watcher: takes each finished camera file into its station exactly once.
+
+Polling, no inotify: tethering tools write in many ways (in place, temp-then-rename, over SMB) and a
+stat every 0.2 s of one folder costs nothing. A file is taken when
+
+* its name is not a temp name (``.x``, ``~x``, ``x.tmp``, ``x.part`` ...) and has an image extension,
+* its size and mtime were the same on two polls in a row (the writer has stopped), and
+* it can be opened and read.
+
+"Exactly once" rests on the content hash in the database, not on anything in memory or in the
+folder: after a kill at any point a restart scans the folder again and :func:`shot_ingest` returns
+the existing shot for every file already taken. The camera's files are never moved, renamed or
+deleted."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tucai.core.errors import TucaiError
+from tucai.stations.models import Shot, Station
+from tucai.stations.services import IMAGE_EXTENSIONS, shot_ingest, shot_recheck_pending
+
+log = logging.getLogger(__name__)
+
+TEMP_SUFFIXES = (".tmp", ".temp", ".part", ".partial", ".crdownload", ".download", ".swp", "~")
+
+
+def is_candidate(name: str) -> bool:
+    """Whether a file name looks like a finished camera image (not a temp file being written)."""
+    if not name or name[0] in ".~" or name.startswith("$"):
+        return False
+    low = name.lower()
+    if low.endswith(TEMP_SUFFIXES):
+        return False
+    return Path(low).suffix.lstrip(".") in IMAGE_EXTENSIONS
+
+
+@dataclass
+class PollResult:
+    taken: list[Shot] = field(default_factory=list)      # new shots created by this poll
+    known: list[Shot] = field(default_factory=list)      # files whose bytes were already taken
+    pending: int = 0                                      # files seen but not yet stable
+    errors: list[str] = field(default_factory=list)
+
+
+class HotFolderWatcher:
+    def __init__(self, *, station: Station, directory: str | Path, actor_label: str = "", interval: float = 0.2):
+        self.station = station
+        self.directory = Path(directory)
+        self.interval = interval
+        self.actor_label = actor_label or f"watcher:{station.pk}"
+        self._last: dict[str, tuple[int, int]] = {}    # name -> (size, mtime_ns) at the previous poll
+        self._done: dict[str, tuple[int, int]] = {}    # name -> (size, mtime_ns) already handled this run
+        # Files recorded in the DB with the same (path, size, mtime) are skipped without re-reading them
+        # (a restart after a big day would otherwise hash every file again). Anything else is hashed.
+        self._recorded = {
+            (p, s, m) for p, s, m in Shot.objects.filter(station=station).exclude(source_path="")
+            .values_list("source_path", "size", "source_mtime_ns")
+        }
+
+    def poll(self) -> PollResult:
+        result = PollResult()
+        try:
+            entries = list(os.scandir(self.directory))
+        except FileNotFoundError:
+            result.errors.append(f"folder not found: {self.directory}")
+            return result
+        seen_now: dict[str, tuple[int, int]] = {}
+        for entry in sorted(entries, key=lambda e: e.name):
+            if not is_candidate(entry.name):
+                continue
+            try:
+                if not entry.is_file(follow_symlinks=False):
+                    continue
+                st = entry.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                continue  # renamed away between the listing and the stat
+            sig = (st.st_size, st.st_mtime_ns)
+            seen_now[entry.name] = sig
+            if self._done.get(entry.name) == sig:
+                continue
+            if (entry.path, st.st_size, st.st_mtime_ns) in self._recorded:
+                self._done[entry.name] = sig
+                continue
+            if st.st_size == 0 or self._last.get(entry.name) != sig:
+                result.pending += 1  # new or still growing: look again next poll
+                continue
+            try:
+                with open(entry.path, "rb") as fh:  # some tools hold the file locked until done
+                    data = fh.read()
+            except OSError as exc:
+                result.pending += 1
+                log.info("not readable yet: %s (%s)", entry.name, exc)
+                continue
+            if len(data) != st.st_size:
+                result.pending += 1
+                continue
+            try:
+                shot = shot_ingest(station=self.station, data=data, filename=entry.name,
+                                   actor_label=self.actor_label, source_path=entry.path,
+                                   source_mtime_ns=st.st_mtime_ns)
+            except TucaiError as exc:
+                result.errors.append(f"{entry.name}: {exc.code}")
+                log.warning("refused %s: %s", entry.name, exc)
+                self._done[entry.name] = sig  # a bad file stays refused until it changes
+                continue
+            (result.taken if shot.was_created else result.known).append(shot)
+            self._done[entry.name] = sig
+        self._last = seen_now
+        return result
+
+    def run(self, *, once: bool = False, max_seconds: float | None = None, on_poll=None) -> int:
+        """Poll until stopped. ``once``: stop as soon as the folder holds nothing new or unstable.
+        Returns how many new shots were taken."""
+        shot_recheck_pending(station=self.station)
+        taken = 0
+        started = time.monotonic()
+        while True:
+            res = self.poll()
+            taken += len(res.taken)
+            if on_poll is not None:
+                on_poll(res)
+            if once and res.pending == 0:
+                # One more poll confirms nothing appeared meanwhile.
+                time.sleep(self.interval)
+                res = self.poll()
+                taken += len(res.taken)
+                if on_poll is not None:
+                    on_poll(res)
+                if res.pending == 0:
+                    return taken
+            if max_seconds is not None and time.monotonic() - started > max_seconds:
+                return taken
+            time.sleep(self.interval)
