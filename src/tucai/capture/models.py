@@ -48,6 +48,8 @@ class Ticket(models.Model):
     at_camera_at = models.DateTimeField(_("开始拍摄"), null=True, blank=True)
     done_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+    # The raw code scanned at check-in (a CHSI 采集码 travels with the photo to CHSI).
+    raw_code = models.TextField(_("签到时扫描的码"), blank=True, default="")
 
     class Meta:
         verbose_name = _("排队号")
@@ -61,3 +63,134 @@ class Ticket(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date} {self.room} #{self.number} {self.student}"
+
+
+class CodeKind(models.TextChoices):
+    TUCAI = "tucai", _("图采签名码")
+    FOREIGN = "foreign", _("外部码（学信网采集码等）")
+    MANUAL = "manual", _("人工查找")
+
+
+class CaptureCode(models.Model):
+    """One issued tucai capture code (采集码). The token itself is signed (HMAC) and carries
+    (campaign, student, version); this row says whether that version is still valid."""
+
+    campaign = models.ForeignKey("campaigns.Campaign", on_delete=models.CASCADE, related_name="capture_codes",
+                                 verbose_name=_("采集活动"))
+    student = models.ForeignKey("campaigns.Student", on_delete=models.CASCADE, related_name="capture_codes",
+                                verbose_name=_("学生"))
+    version = models.PositiveIntegerField(_("版本"))
+    token = models.CharField(_("码"), max_length=80, unique=True)
+    issued_at = models.DateTimeField(_("发放时间"), auto_now_add=True)
+    issued_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+", verbose_name=_("发放人"))
+    revoked_at = models.DateTimeField(_("作废时间"), null=True, blank=True)
+    revoked_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+", verbose_name=_("作废人"))
+    revoke_reason = models.CharField(_("作废原因"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("采集码")
+        verbose_name_plural = _("采集码")
+        ordering = ["student", "-version"]
+        constraints = [models.UniqueConstraint(fields=["student", "version"], name="uniq_capture_code_version")]
+
+    def __str__(self) -> str:
+        return f"{self.student} v{self.version}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class ForeignCode(models.Model):
+    """An opaque code tucai cannot verify (a CHSI 采集码 or anything else), bound once to a student:
+    by the configured decoder or by an operator; later scans of the same text resolve directly."""
+
+    campaign = models.ForeignKey("campaigns.Campaign", on_delete=models.CASCADE, related_name="foreign_codes",
+                                 verbose_name=_("采集活动"))
+    token_hash = models.CharField(_("码摘要"), max_length=64, help_text=_("SHA-256 of the raw text, for lookup"))
+    raw_token = models.TextField(_("原始码"))
+    student = models.ForeignKey("campaigns.Student", on_delete=models.CASCADE, related_name="foreign_codes",
+                                verbose_name=_("学生"))
+    source = models.CharField(_("来源"), max_length=20, default="operator")  # operator | decoder
+    bound_at = models.DateTimeField(_("绑定时间"), auto_now_add=True)
+    bound_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="+", verbose_name=_("绑定人"))
+
+    class Meta:
+        verbose_name = _("外部采集码")
+        verbose_name_plural = _("外部采集码")
+        constraints = [models.UniqueConstraint(fields=["campaign", "token_hash"], name="uniq_foreign_code")]
+
+    def __str__(self) -> str:
+        return f"{self.raw_token[:16]}… → {self.student}"
+
+
+class TicketCounter(models.Model):
+    """The last 拍摄序号 issued per (campaign, room, day); locked while the next one is allocated."""
+
+    campaign = models.ForeignKey("campaigns.Campaign", on_delete=models.CASCADE, related_name="+")
+    room = models.ForeignKey("campaigns.Room", on_delete=models.CASCADE, related_name="+")
+    date = models.DateField()
+    last_number = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("序号计数器")
+        verbose_name_plural = _("序号计数器")
+        constraints = [models.UniqueConstraint(fields=["campaign", "room", "date"], name="uniq_ticket_counter")]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.room}: {self.last_number}"
+
+
+class ScanResult(models.TextChoices):
+    ISSUED = "issued", _("已发号")
+    REPEAT = "repeat", _("重复扫码（原号）")
+    REFUSED = "refused", _("拒绝")
+
+
+class CheckinScan(models.Model):
+    """Every scan (or manual look-up) at a check-in desk, kept whatever its outcome."""
+
+    campaign = models.ForeignKey("campaigns.Campaign", on_delete=models.CASCADE, related_name="checkin_scans",
+                                 verbose_name=_("采集活动"))
+    room = models.ForeignKey("campaigns.Room", on_delete=models.CASCADE, related_name="+", verbose_name=_("拍摄室"))
+    date = models.DateField(_("日期"))
+    raw_code = models.TextField(_("扫描内容"), blank=True)
+    code_kind = models.CharField(_("码类型"), max_length=10, choices=CodeKind.choices, blank=True)
+    student = models.ForeignKey("campaigns.Student", null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="+", verbose_name=_("学生"))
+    ticket = models.ForeignKey(Ticket, null=True, blank=True, on_delete=models.SET_NULL, related_name="scans",
+                               verbose_name=_("排队号"))
+    result = models.CharField(_("结果"), max_length=10, choices=ScanResult.choices)
+    reason = models.CharField(_("原因代码"), max_length=60, blank=True)
+    warnings = models.JSONField(_("提示"), default=list, blank=True)
+    desk = models.CharField(_("签到台"), max_length=40, blank=True)
+    actor = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                              verbose_name=_("操作员"))
+    actor_label = models.CharField(_("操作者"), max_length=100, blank=True)
+    # The desk's client-generated id for this submission: a retried POST finds the first one.
+    nonce = models.CharField(_("提交标识"), max_length=64, null=True, blank=True, unique=True)
+    created_at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("签到扫码记录")
+        verbose_name_plural = _("签到扫码记录")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["campaign", "date", "room"])]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%H:%M:%S} {self.result} {self.reason}"
+
+
+class StudentLoginFailure(models.Model):
+    """A failed student sign-in on the code page (rate limit per IP and per 学号 across processes)."""
+
+    ip = models.GenericIPAddressField(null=True, blank=True, db_index=True)
+    student_no = models.CharField(max_length=40, db_index=True)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("学生登录失败")
+        verbose_name_plural = _("学生登录失败")

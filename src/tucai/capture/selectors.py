@@ -46,3 +46,26 @@ def campaign_for_room_day(*, room, date: dt.date, campaign_id: int | None = None
         return qs.filter(pk=campaign_id).first()
     return (qs.filter(capture_start__lte=date, capture_end__gte=date).order_by("-capture_start").first()
             or qs.order_by("-capture_end").first())
+
+
+def student_search(*, campaign, query: str, limit: int = 20) -> list:
+    """Students of ``campaign`` whose 学号 starts with ``query`` or whose name contains it."""
+    from django.db.models import Q
+
+    from tucai.campaigns.models import Student
+
+    q = (query or "").strip()
+    if not q:
+        return []
+    return list(Student.objects.filter(campaign=campaign).filter(Q(student_no__startswith=q) | Q(name__contains=q))
+                .select_related("school_class").order_by("student_no")[:limit])
+
+
+def capture_code_active(*, student):
+    from tucai.capture.models import CaptureCode
+
+    return CaptureCode.objects.filter(student=student, revoked_at__isnull=True).order_by("-version").first()
+
+
+def student_ticket_for_day(*, student, date: dt.date) -> Ticket | None:
+    return Ticket.objects.filter(student=student, date=date).select_related("room").first()

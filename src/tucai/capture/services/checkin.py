@@ -1,0 +1,204 @@
+"""Check-in at the desk: resolve the scanned code, issue the room's next 拍摄序号, record the scan.
+
+Numbers: one ``TicketCounter`` row per (campaign, room, day) is locked (SELECT … FOR UPDATE) and the
+ticket is created in the same transaction, so two desks never get the same number and a rolled-back
+check-in leaves no gap (the counter moves only with a ticket). On SQLite the IMMEDIATE transaction
+mode in settings serialises writers instead. Idempotent: the student's ticket for the day is
+unique (a repeat scan returns it) and so is the desk's nonce (a retried POST returns the first answer)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from tucai.campaigns.models import Student, StudentStatus
+from tucai.capture.models import CheckinScan, CodeKind, ScanResult, Ticket, TicketCounter, TicketState
+from tucai.capture.services.codes import CodeResolution, code_resolve
+from tucai.core.errors import TucaiError
+
+# Reason codes a desk shows for a refused scan (stable: tests, logs and the JSON API use them).
+REASONS: dict[str, tuple[str, str]] = {
+    "code.unknown": ("无法识别的采集码（外部码可绑定到学生）", "Unknown code (a foreign code can be bound to a student)"),
+    "code.forged": ("采集码无效：签名不符（伪造或篡改）", "Invalid code: signature mismatch (forged or tampered)"),
+    "code.revoked": ("采集码已作废，请使用新发放的采集码", "This code was revoked; use the newly issued one"),
+    "code.other_campaign": ("采集码属于其他采集活动", "The code belongs to another campaign"),
+    "student.already_photographed": ("该学生已完成拍摄", "This student has already been photographed"),
+    "student.inactive": ("该学生已移出名单", "This student is no longer on the roster"),
+}
+
+# How early a student may check in before their slot without a warning.
+EARLY_GRACE = dt.timedelta(minutes=30)
+
+
+def student_paid_status(student: Student) -> bool | None:
+    """Whether the student's fee is paid. No fee model yet: None means 未知/unknown.
+
+    The fees app replaces this hook later; the desk shows None as “未知”."""
+    return None
+
+
+@dataclass
+class CheckinOutcome:
+    result: str  # ScanResult
+    reason: str = ""
+    student: Student | None = None
+    ticket: Ticket | None = None
+    scan: CheckinScan | None = None
+    warnings: list[dict] = field(default_factory=list)
+    replayed: bool = False  # the same nonce was submitted before: this is that first answer
+
+    @property
+    def ok(self) -> bool:
+        return self.result in (ScanResult.ISSUED, ScanResult.REPEAT)
+
+    @property
+    def message(self) -> str:
+        from django.utils import translation
+
+        en = (translation.get_language() or "").startswith("en")
+        if self.reason in REASONS:
+            return REASONS[self.reason][1 if en else 0]
+        if self.result == ScanResult.REPEAT:
+            return "Already checked in today: same number" if en else "今日已签到，沿用原序号"
+        if self.result == ScanResult.ISSUED:
+            return "Number issued" if en else "已发放拍摄序号"
+        return self.reason
+
+
+def slot_warnings(*, student: Student, room, date: dt.date, now: dt.datetime | None = None) -> list[dict]:
+    """Warnings for the desk: no slot, wrong room, wrong day, early or late for the slot."""
+    try:
+        slot = student.school_class.assignment.slot
+    except Exception:  # noqa: BLE001 — RelatedObjectDoesNotExist: the class has no slot
+        return [{"code": "slot.none", "message": "该班级未安排拍摄时段"}]
+    out = []
+    if slot.room_id != room.pk:
+        out.append({"code": "slot.wrong_room", "message": f"应在 {slot.room} 拍摄，不是本室"})
+    if slot.date != date:
+        out.append({"code": "slot.wrong_day", "message": f"安排在 {slot.date:%Y-%m-%d}，不是今天"})
+    else:
+        local = timezone.localtime(now or timezone.now())
+        if local.date() == date:
+            start = dt.datetime.combine(date, slot.start, tzinfo=local.tzinfo)
+            end = dt.datetime.combine(date, slot.end, tzinfo=local.tzinfo)
+            if local > end:
+                out.append({"code": "slot.late", "message": f"迟到：时段 {slot.start:%H:%M}–{slot.end:%H:%M} 已结束"})
+            elif local < start - EARLY_GRACE:
+                out.append({"code": "slot.early", "message": f"过早：时段 {slot.start:%H:%M}–{slot.end:%H:%M}"})
+    return out
+
+
+def _outcome_from_scan(scan: CheckinScan, *, replayed: bool) -> CheckinOutcome:
+    return CheckinOutcome(result=scan.result, reason=scan.reason, student=scan.student, ticket=scan.ticket,
+                          scan=scan, warnings=list(scan.warnings or []), replayed=replayed)
+
+
+def _replay(nonce: str | None) -> CheckinOutcome | None:
+    if not nonce:
+        return None
+    scan = (CheckinScan.objects.select_related("ticket", "ticket__room", "student", "student__school_class")
+            .filter(nonce=nonce).first())
+    return _outcome_from_scan(scan, replayed=True) if scan is not None else None
+
+
+def checkin_perform(*, campaign, room, date: dt.date, raw_code: str | None = None, student: Student | None = None,
+                    nonce: str | None = None, actor=None, actor_label: str = "", desk: str = "",
+                    now: dt.datetime | None = None) -> CheckinOutcome:
+    """Check a student in at a desk of ``room`` on ``date`` and return the outcome (issued / repeat / refused).
+
+    Give either ``raw_code`` (the scanned text) or ``student`` (manual look-up, logged as such)."""
+    nonce = (nonce or "").strip() or None
+    if nonce is not None and len(nonce) > 64:
+        raise TucaiError("checkin.bad_nonce", "提交标识过长", "The nonce is too long (max 64 characters)")
+    if (raw_code is None) == (student is None):
+        raise TucaiError("checkin.bad_input", "请扫码或选择学生（二选一）", "Give either a scanned code or a student")
+    if room.institution_id != campaign.institution_id:
+        raise TucaiError("checkin.bad_room", "拍摄室不属于该院校", "The room does not belong to this institution")
+    replay = _replay(nonce)
+    if replay is not None:
+        return replay
+
+    if student is not None:
+        resolution = CodeResolution(raw="", kind=CodeKind.MANUAL, student=student,
+                                    reason="" if student.campaign_id == campaign.pk else "code.other_campaign")
+        if resolution.reason:
+            resolution.student = None
+    else:
+        resolution = code_resolve(campaign=campaign, raw_code=raw_code or "")
+    who = resolution.student
+
+    scan_fields = dict(campaign=campaign, room=room, date=date, raw_code=resolution.raw[:4000],
+                       code_kind=resolution.kind, desk=desk[:40], nonce=nonce,
+                       actor=actor if getattr(actor, "is_authenticated", False) else None,
+                       actor_label=actor_label[:100])
+
+    if who is None or who.status != StudentStatus.ACTIVE:
+        reason = resolution.reason or "student.inactive"
+        return _record_refusal(scan_fields, student=who, reason=reason)
+
+    warnings = slot_warnings(student=who, room=room, date=date, now=now)
+    for _attempt in range(3):
+        try:
+            return _allocate(scan_fields, student=who, campaign=campaign, room=room, date=date,
+                             raw=resolution.raw, warnings=warnings)
+        except IntegrityError:
+            # Either the same nonce committed first (return that answer) or the same student was
+            # checked in at another desk at the same moment (the next attempt finds the ticket).
+            replay = _replay(nonce)
+            if replay is not None:
+                return replay
+    raise TucaiError("checkin.conflict", "签到冲突，请重试", "Check-in conflicted repeatedly; try again")
+
+
+def _record_refusal(scan_fields: dict, *, student, reason: str) -> CheckinOutcome:
+    try:
+        scan = CheckinScan.objects.create(student=student, result=ScanResult.REFUSED, reason=reason, **scan_fields)
+    except IntegrityError:
+        replay = _replay(scan_fields["nonce"])
+        if replay is not None:
+            return replay
+        raise
+    return CheckinOutcome(result=ScanResult.REFUSED, reason=reason, student=student, scan=scan)
+
+
+def _allocate(scan_fields: dict, *, student, campaign, room, date, raw: str, warnings: list) -> CheckinOutcome:
+    existing = Ticket.objects.select_related("room").filter(campaign=campaign, student=student, date=date).first()
+    if existing is None:
+        done_before = Ticket.objects.filter(campaign=campaign, student=student, state=TicketState.DONE).exists()
+        if done_before:
+            return _record_refusal(scan_fields, student=student, reason="student.already_photographed")
+    if existing is not None:
+        if existing.state == TicketState.DONE:
+            return _record_refusal(scan_fields, student=student, reason="student.already_photographed")
+        if existing.room_id != room.pk:
+            warnings = warnings + [{"code": "ticket.other_room",
+                                    "message": f"今日已在 {existing.room} 取号 {existing.number}"}]
+        scan = CheckinScan.objects.create(student=student, ticket=existing, result=ScanResult.REPEAT,
+                                          warnings=warnings, **scan_fields)
+        return CheckinOutcome(result=ScanResult.REPEAT, student=student, ticket=existing, scan=scan,
+                              warnings=warnings)
+
+    with transaction.atomic():
+        counter, _ = TicketCounter.objects.select_for_update().get_or_create(campaign=campaign, room=room, date=date)
+        number = counter.last_number + 1
+        ticket = Ticket.objects.create(campaign=campaign, room=room, date=date, number=number, student=student,
+                                       state=TicketState.WAITING, queue_order=_next_queue_order(counter, number),
+                                       raw_code=raw)
+        TicketCounter.objects.filter(pk=counter.pk).update(last_number=number)
+        scan = CheckinScan.objects.create(student=student, ticket=ticket, result=ScanResult.ISSUED,
+                                          warnings=warnings, **scan_fields)
+    ticket.room = room
+    return CheckinOutcome(result=ScanResult.ISSUED, student=student, ticket=ticket, scan=scan, warnings=warnings)
+
+
+def _next_queue_order(counter: TicketCounter, number: int) -> int:
+    """New arrivals queue behind everyone, including tickets requeued after a skip (their
+    queue_order was moved past the last number). Under the counter lock, so it is race-free."""
+    from django.db.models import Max
+
+    last = (Ticket.objects.filter(campaign_id=counter.campaign_id, room_id=counter.room_id, date=counter.date)
+            .aggregate(m=Max("queue_order"))["m"] or 0)
+    return max(number, last + 1)
