@@ -1,0 +1,497 @@
+"""Print sheets: mixed print sizes laid out on a photo-paper sheet, rendered at 300 dpi (JPEG/PNG) or PDF.
+
+Layout is computed in millimetres (as whole hundredths of a millimetre, so sums are exact) and turned
+into pixels only when rendering; every photo box is exactly ``mm_to_px(size)`` pixels. A print may be
+turned by 90° on the sheet when that fits more (the box and its content turn together: the photo itself
+is never rotated relative to its print).
+
+Packing (:func:`plan_package`): a three-stage guillotine search. The printable area (sheet minus
+margins) is cut into full-width horizontal bands; a band is cut into columns; a column is a stack of
+identical prints in one orientation. Gaps are handled by growing every print and the printable area
+by one gap, so a layout of grown boxes that touch has exactly one gap between real boxes. The search is
+exhaustive over band heights (multiples of print heights) and column mixes, memoised on
+(remaining height, remaining counts), run for both sheet orientations, and keeps the layout placing
+the largest print area. Sheets are filled one after another with what is left.
+
+The notice's package (8 × 1寸 + 4 × 1.5寸) on a 6寸 sheet needs two sheets with 2 mm margins and
+2 mm gaps (the grown boxes cover 14 992 of the 15 000 mm² available, and no row of them adds up to the
+width exactly: see tests/photo/test_sheets.py), but fits one sheet with gaps of 1.5 mm or less.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageOps
+
+from tucai.photo.spec import (
+    DEFAULT_SHEET_STYLE, MM_PER_INCH, PRINT_PACKAGES, PRINT_SIZES, SHEET_SIZES, PrintPackage, PrintSize,
+    SheetStyle, mm_to_px,
+)
+
+_U = 100                      # layout units per millimetre (exact to 0.01 mm)
+_TILE_JPEG_QUALITY = 95       # TODO move to spec: quality of the photos embedded in sheet PDFs/JPEGs
+_MAX_BAND_STATES = 3_000      # guard for absurd packages (hundreds of prints on A4): fall back to greedy
+
+
+class SheetError(Exception):
+    """A print sheet that cannot be made, with a stable ``code`` and messages in zh and en."""
+
+    def __init__(self, code: str, message_zh: str, message_en: str, *, details: dict | None = None):
+        super().__init__(f"{code}: {message_en}")
+        self.code = code
+        self.message_zh = message_zh
+        self.message_en = message_en
+        self.details = details or {}
+
+    def as_dict(self) -> dict:
+        d = {"code": self.code, "message_zh": self.message_zh, "message_en": self.message_en}
+        if self.details:
+            d["details"] = self.details
+        return d
+
+
+@dataclass(frozen=True)
+class Placement:
+    """One print on the sheet: its box in millimetres from the sheet's top-left corner.
+
+    ``w_mm``/``h_mm`` are the box on the sheet, so a ``rotated`` print has them swapped."""
+
+    size_id: str
+    x_mm: float
+    y_mm: float
+    w_mm: float
+    h_mm: float
+    rotated: bool
+
+    def px_box(self, dpi: int = 300) -> tuple[int, int, int, int]:
+        """(left, top, right, bottom) in pixels; width and height are exactly mm_to_px of the print."""
+        x, y = mm_to_px(self.x_mm, dpi), mm_to_px(self.y_mm, dpi)
+        return x, y, x + mm_to_px(self.w_mm, dpi), y + mm_to_px(self.h_mm, dpi)
+
+
+@dataclass(frozen=True)
+class SheetLayout:
+    sheet_id: str
+    width_mm: float
+    height_mm: float
+    placements: list[Placement]
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for p in self.placements:
+            out[p.size_id] = out.get(p.size_id, 0) + 1
+        return out
+
+    def px_size(self, dpi: int = 300) -> tuple[int, int]:
+        return mm_to_px(self.width_mm, dpi), mm_to_px(self.height_mm, dpi)
+
+
+# --- lookup -------------------------------------------------------------------------------------
+
+def _package(package: PrintPackage | str) -> PrintPackage:
+    if isinstance(package, PrintPackage):
+        return package
+    try:
+        return PRINT_PACKAGES[package]
+    except KeyError:
+        raise SheetError("sheet.unknown_package", f"未知的冲印套餐：{package}", f"Unknown print package: {package}",
+                         details={"known": sorted(PRINT_PACKAGES)}) from None
+
+
+def _sheet(sheet: PrintSize | str) -> PrintSize:
+    if isinstance(sheet, PrintSize):
+        return sheet
+    try:
+        return SHEET_SIZES[sheet]
+    except KeyError:
+        raise SheetError("sheet.unknown_sheet", f"未知的相纸尺寸：{sheet}", f"Unknown sheet size: {sheet}",
+                         details={"known": sorted(SHEET_SIZES)}) from None
+
+
+def _print_size(size_id: str) -> PrintSize:
+    try:
+        return PRINT_SIZES[size_id]
+    except KeyError:
+        raise SheetError("sheet.unknown_size", f"未知的照片尺寸：{size_id}", f"Unknown print size: {size_id}",
+                         details={"known": sorted(PRINT_SIZES)}) from None
+
+
+def _u(mm: float) -> int:
+    return round(mm * _U)
+
+
+# --- packing ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Col:
+    """A column kind: print type ``t`` in one orientation; cell = grown box (units)."""
+
+    t: int
+    w: int
+    h: int
+    rotated: bool
+
+
+def _pack_one(W: int, H: int, types: tuple[tuple[int, int], ...], counts: tuple[int, ...], rotate: bool):
+    """Best three-stage guillotine packing of ``counts`` prints of ``types`` (grown w, h) into W × H.
+
+    Returns (value, bands) with bands = [(band_height, [(col, n_items), ...]), ...]."""
+    cols: list[_Col] = []
+    for t, (w, h) in enumerate(types):
+        if w <= W and h <= H:
+            cols.append(_Col(t, w, h, False))
+        if rotate and w != h and h <= W and w <= H:
+            cols.append(_Col(t, h, w, True))
+    areas = [w * h for w, h in types]
+    heights = sorted({m * c.h for c in cols for m in range(1, H // c.h + 1)}, reverse=True)
+    states = [0]
+
+    def value(placed: tuple[int, ...], turned: int = 0) -> tuple[int, int, int]:
+        # Most print area, then most prints, then fewest turned prints (easier to cut and sort).
+        return sum(n * a for n, a in zip(placed, areas)), sum(placed), -turned
+
+    @lru_cache(maxsize=None)
+    def band_fills(hb: int, counts: tuple[int, ...]):
+        """Distinct placed-count vectors achievable in a band of height hb, with one column mix each."""
+        found: dict[tuple[int, ...], tuple] = {}
+
+        def rec(i: int, w_left: int, placed: list[int], mix: list):
+            if i == len(cols):
+                key = tuple(placed)
+                turned = sum(n for c, n in mix if c.rotated)
+                if any(key) and (key not in found or turned < found[key][0]):
+                    found[key] = (turned, tuple(mix))
+                return
+            c = cols[i]
+            cap = hb // c.h
+            m = 0
+            saved = placed[c.t]
+            while True:
+                rec(i + 1, w_left - m * c.w, placed, mix)
+                # Another column of this kind only helps while prints of this type remain.
+                if cap == 0 or placed[c.t] >= counts[c.t] or w_left - (m + 1) * c.w < 0:
+                    break
+                n = min(cap, counts[c.t] - placed[c.t])
+                placed[c.t] += n
+                mix.append((c, n))
+                m += 1
+            for _ in range(m):
+                mix.pop()
+            placed[c.t] = saved
+
+        rec(0, W, [0] * len(counts), [])
+        return tuple((placed, turned, mix) for placed, (turned, mix) in found.items())
+
+    @lru_cache(maxsize=None)
+    def best(h_left: int, counts: tuple[int, ...]):
+        states[0] += 1
+        if states[0] > _MAX_BAND_STATES:
+            raise _SearchTooLarge
+        best_v, best_plan = (0, 0, 0), ()
+        if not any(counts):
+            return best_v, best_plan
+        for hb in heights:
+            if hb > h_left:
+                continue
+            for placed, turned, mix in band_fills(hb, counts):
+                rest = tuple(c - p for c, p in zip(counts, placed))
+                v_rest, plan_rest = best(h_left - hb, rest)
+                v = value(placed, turned)
+                v = (v[0] + v_rest[0], v[1] + v_rest[1], v[2] + v_rest[2])
+                if v > best_v:
+                    best_v, best_plan = v, ((hb, mix),) + plan_rest
+            if best_v == value(counts):
+                break  # everything placed upright: no better layout exists
+        return best_v, best_plan
+
+    try:
+        return best(H, counts)
+    except _SearchTooLarge:
+        return _pack_greedy(W, H, cols, counts, areas)
+
+
+class _SearchTooLarge(Exception):
+    pass
+
+
+def _pack_greedy(W: int, H: int, cols: list[_Col], counts: tuple[int, ...], areas: list[int]):
+    """Fallback for very large packages: bands of the tallest useful column, filled left to right."""
+    counts = list(counts)
+    bands = []
+    h_left = H
+    while any(counts):
+        usable = [c for c in cols if counts[c.t] and c.h <= h_left]
+        if not usable:
+            break
+        c = max(usable, key=lambda c: (areas[c.t], -c.w))
+        hb = c.h * max(1, min(h_left // c.h, -(-counts[c.t] // max(1, W // c.w))))
+        mix, w_left = [], W
+        for k in sorted(usable, key=lambda k: -areas[k.t]):
+            while counts[k.t] and k.w <= w_left and k.h <= hb:
+                n = min(hb // k.h, counts[k.t])
+                counts[k.t] -= n
+                mix.append((k, n))
+                w_left -= k.w
+        bands.append((hb, tuple(mix)))
+        h_left -= hb
+    placed = [0] * len(areas)
+    for _, mix in bands:
+        for k, n in mix:
+            placed[k.t] += n
+    turned = sum(n for _, mix in bands for k, n in mix if k.rotated)
+    return (sum(n * a for n, a in zip(placed, areas)), sum(placed), -turned), tuple(bands)
+
+
+def _layout_from_bands(bands, size_ids: list[str], sheet: PrintSize, style: SheetStyle, transposed: bool,
+                       gap: int, margin: int) -> list[Placement]:
+    """Turn the packer's bands (in grown units) into placements on the sheet, centred in the printable area."""
+    boxes = []  # (t, x, y, w, h, rotated) in units, in the packer's frame
+    y = 0
+    for hb, mix in bands:
+        x = 0
+        for col, n in mix:
+            for i in range(n):
+                boxes.append((col.t, x, y + i * col.h, col.w - gap, col.h - gap, col.rotated))
+            x += col.w
+        y += hb
+    if transposed:
+        boxes = [(t, y, x, h, w, not r) for t, x, y, w, h, r in boxes]
+    sw, sh = _u(sheet.width_mm), _u(sheet.height_mm)
+    used_w = max((x + w for _, x, _, w, _, _ in boxes), default=0)
+    used_h = max((y + h for _, _, y, _, h, _ in boxes), default=0)
+    off_x = margin + (sw - 2 * margin - used_w) // 2
+    off_y = margin + (sh - 2 * margin - used_h) // 2
+    return [Placement(size_ids[t], (x + off_x) / _U, (y + off_y) / _U, w / _U, h / _U, r)
+            for t, x, y, w, h, r in sorted(boxes, key=lambda b: (b[2], b[1]))]
+
+
+def plan_package(package: PrintPackage | str, sheet: PrintSize | str | None = None,
+                 style: SheetStyle = DEFAULT_SHEET_STYLE, *, rotate: bool = True) -> list[SheetLayout]:
+    """Place every print of ``package`` on as few sheets as the packer finds (sheet: the package's own
+    unless given). Raises :class:`SheetError` when a print cannot fit on the sheet at all."""
+    pkg = _package(package)
+    sh = _sheet(sheet if sheet is not None else pkg.sheet)
+    size_ids = [sid for sid, n in pkg.items if n > 0]
+    if not size_ids:
+        raise SheetError("sheet.empty_package", "冲印套餐中没有照片", "The print package is empty")
+    merged: dict[str, int] = {}
+    for sid, n in pkg.items:
+        if n < 0:
+            raise SheetError("sheet.bad_count", "照片数量不能为负", "Print counts cannot be negative")
+        merged[sid] = merged.get(sid, 0) + n
+    size_ids = [sid for sid in merged if merged[sid] > 0]
+    sizes = [_print_size(sid) for sid in size_ids]
+    gap, margin = _u(style.gap_mm), _u(style.margin_mm)
+    W, H = _u(sh.width_mm) - 2 * margin + gap, _u(sh.height_mm) - 2 * margin + gap
+    types = tuple((_u(p.width_mm) + gap, _u(p.height_mm) + gap) for p in sizes)
+    for p, (w, h) in zip(sizes, types):
+        fits = (w <= W and h <= H) or (rotate and h <= W and w <= H)
+        if not fits:
+            raise SheetError(
+                "sheet.item_too_large", f"{p.name_zh}（{p.width_mm:g}×{p.height_mm:g} mm）放不进{sh.name_zh}相纸",
+                f"A {p.width_mm:g}×{p.height_mm:g} mm print does not fit on a {sh.id} sheet "
+                f"({sh.width_mm:g}×{sh.height_mm:g} mm, {style.margin_mm:g} mm margins)",
+                details={"size": p.id, "sheet": sh.id})
+    counts = tuple(merged[sid] for sid in size_ids)
+    layouts: list[SheetLayout] = []
+    while any(counts):
+        upright = _pack_one(W, H, types, counts, rotate)
+        across = _pack_one(H, W, types, counts, rotate)   # bands running the other way
+        (v, bands), transposed = (upright, False) if upright[0] >= across[0] else (across, True)
+        if v[1] == 0:  # cannot happen after the fit check above; never loop forever
+            raise SheetError("sheet.item_too_large", "照片放不进相纸", "The prints do not fit on the sheet")
+        placements = _layout_from_bands(bands, size_ids, sh, style, transposed, gap, margin)
+        layouts.append(SheetLayout(sh.id, sh.width_mm, sh.height_mm, placements))
+        done = {sid: 0 for sid in size_ids}
+        for p in placements:
+            done[p.size_id] += 1
+        counts = tuple(c - done[sid] for c, sid in zip(counts, size_ids))
+    return layouts
+
+
+# --- rendering ----------------------------------------------------------------------------------
+
+def _load_photo(photo) -> Image.Image:
+    try:
+        if isinstance(photo, Image.Image):
+            im = photo
+        elif isinstance(photo, np.ndarray):
+            if photo.ndim != 3 or photo.shape[2] != 3 or photo.dtype != np.uint8:
+                raise ValueError("need an H×W×3 uint8 RGB array")
+            im = Image.fromarray(photo, "RGB")
+        elif isinstance(photo, (bytes, bytearray, memoryview)):
+            im = Image.open(io.BytesIO(bytes(photo)))
+            im.load()
+        elif isinstance(photo, (str, os.PathLike)):
+            with Image.open(photo) as f:
+                f.load()
+                im = f.copy()
+        else:
+            raise TypeError(type(photo).__name__)
+        im = ImageOps.exif_transpose(im)
+        return im.convert("RGB") if im.mode != "RGB" else im
+    except (OSError, ValueError, TypeError, SyntaxError) as e:
+        raise SheetError("sheet.bad_photo", "无法读取要冲印的照片", "Cannot read the photo to print",
+                         details={"error": str(e)}) from None
+
+
+def _tile(photo: Image.Image, size: PrintSize, rotated: bool, dpi: int) -> Image.Image:
+    """The photo cropped to the print's aspect around its centre, resized to the print's pixels and
+    turned with its box when the print lies rotated on the sheet."""
+    pw, ph = size.px(dpi)
+    w, h = photo.size
+    target = size.width_mm / size.height_mm
+    if w / h > target:        # photo wider than the print: trim the sides (480×640 → 33×48: ~20 px each)
+        cw = h * target
+        box = ((w - cw) / 2, 0, (w + cw) / 2, h)
+    else:                     # taller: trim top and bottom
+        chh = w / target
+        box = (0, (h - chh) / 2, w, (h + chh) / 2)
+    tile = photo.resize((pw, ph), Image.LANCZOS, box=box)
+    return tile.transpose(Image.ROTATE_90) if rotated else tile
+
+
+def _tiles(photo: Image.Image, layout: SheetLayout, dpi: int) -> dict[tuple[str, bool], Image.Image]:
+    return {(p.size_id, p.rotated): _tile(photo, _print_size(p.size_id), p.rotated, dpi)
+            for p in layout.placements}
+
+
+def render_sheet(photo, layout: SheetLayout, style: SheetStyle = DEFAULT_SHEET_STYLE) -> Image.Image:
+    """The sheet as an RGB image at ``style.dpi``: white paper, thin grey cut lines just outside each box."""
+    im = _load_photo(photo)
+    dpi = style.dpi
+    sheet = Image.new("RGB", layout.px_size(dpi), (255, 255, 255))
+    draw = ImageDraw.Draw(sheet)
+    lw = style.cut_line_px
+    boxes = [(p, p.px_box(dpi)) for p in layout.placements]
+    if lw > 0:
+        # Lines first, photos over them: a line never covers a photo pixel, even with zero gaps.
+        for _, (x0, y0, x1, y1) in boxes:
+            draw.rectangle((x0 - lw, y0 - lw, x1 - 1 + lw, y1 - 1 + lw), outline=style.cut_line_rgb, width=lw)
+    tiles = _tiles(im, layout, dpi)
+    for p, (x0, y0, x1, y1) in boxes:
+        tile = tiles[(p.size_id, p.rotated)]
+        assert tile.size == (x1 - x0, y1 - y0)
+        sheet.paste(tile, (x0, y0))
+    sheet.info["dpi"] = (dpi, dpi)
+    return sheet
+
+
+def render_jpeg(photo, layout: SheetLayout, style: SheetStyle = DEFAULT_SHEET_STYLE, *, quality: int = 95) -> bytes:
+    buf = io.BytesIO()
+    render_sheet(photo, layout, style).save(buf, format="JPEG", quality=quality, dpi=(style.dpi, style.dpi),
+                                            subsampling=0, optimize=True)
+    return buf.getvalue()
+
+
+def render_png(photo, layout: SheetLayout, style: SheetStyle = DEFAULT_SHEET_STYLE) -> bytes:
+    buf = io.BytesIO()
+    render_sheet(photo, layout, style).save(buf, format="PNG", dpi=(style.dpi, style.dpi))
+    return buf.getvalue()
+
+
+def render_pdf(photo, layouts: list[SheetLayout], style: SheetStyle = DEFAULT_SHEET_STYLE) -> bytes:
+    """All sheets in one PDF: each page exactly the sheet size, each photo at its exact mm position
+    (embedded once per print size as a 300 dpi JPEG), cut lines as hairline rectangles outside the boxes."""
+    from reportlab.lib.units import mm
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfgen import canvas
+
+    if not layouts:
+        raise SheetError("sheet.empty_package", "没有要输出的相纸", "No sheets to render")
+    im = _load_photo(photo)
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=(layouts[0].width_mm * mm, layouts[0].height_mm * mm), invariant=1)
+    c.setTitle("tucai print sheet")
+    c.setCreator("tucai")
+    lw_pt = style.cut_line_px * 72.0 / style.dpi
+    readers: dict[tuple[str, bool], ImageReader] = {}
+    for layout in layouts:
+        c.setPageSize((layout.width_mm * mm, layout.height_mm * mm))
+        H = layout.height_mm
+        if lw_pt > 0:
+            c.setLineWidth(lw_pt)
+            c.setStrokeColorRGB(*(v / 255 for v in style.cut_line_rgb))
+            for p in layout.placements:
+                o = lw_pt / 2  # stroke centred half a line outside the box edge
+                c.rect(p.x_mm * mm - o, (H - p.y_mm - p.h_mm) * mm - o, p.w_mm * mm + 2 * o, p.h_mm * mm + 2 * o,
+                       stroke=1, fill=0)
+        for p in layout.placements:
+            key = (p.size_id, p.rotated)
+            if key not in readers:
+                jb = io.BytesIO()
+                _tile(im, _print_size(p.size_id), p.rotated, style.dpi).save(
+                    jb, format="JPEG", quality=_TILE_JPEG_QUALITY, subsampling=0, dpi=(style.dpi, style.dpi))
+                jb.seek(0)
+                readers[key] = ImageReader(jb)
+            c.drawImage(readers[key], p.x_mm * mm, (H - p.y_mm - p.h_mm) * mm, width=p.w_mm * mm,
+                        height=p.h_mm * mm)
+        c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def _atomic_write_all(files: list[tuple[Path, bytes]]) -> None:
+    """Write every file to a temp file beside it, then move them all into place (no half-written sheet)."""
+    temps: list[tuple[str, Path]] = []
+    try:
+        for path, data in files:
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            temps.append((tmp, path))
+            os.fchmod(fd, 0o644)  # mkstemp makes 0600; a print file is meant to be read by the print station
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+        for tmp, path in temps:
+            os.replace(tmp, path)
+        temps = []
+    finally:
+        for tmp, _ in temps:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+
+
+def make_package(photo, *, package_id: str = "default", sheet_id: str | None = None, out_path: str | os.PathLike,
+                 style: SheetStyle = DEFAULT_SHEET_STYLE) -> list[Path]:
+    """Lay out a package and write it: ``.pdf`` (all sheets in one file) or ``.jpg``/``.jpeg``/``.png``
+    (one file per sheet, suffixed -1, -2 … when there are several). Returns the written paths."""
+    out = Path(out_path)
+    fmt = out.suffix.lower()
+    if fmt not in (".pdf", ".jpg", ".jpeg", ".png"):
+        raise SheetError("sheet.bad_format", "输出文件须为 .pdf、.jpg 或 .png", "The output must be .pdf, .jpg or .png",
+                         details={"suffix": out.suffix})
+    if not out.parent.is_dir():
+        raise SheetError("sheet.bad_output", f"输出目录不存在：{out.parent}", f"Output folder does not exist: {out.parent}")
+    im = _load_photo(photo)
+    layouts = plan_package(package_id, sheet_id, style)
+    if fmt == ".pdf":
+        files = [(out, render_pdf(im, layouts, style))]
+    else:
+        render = render_png if fmt == ".png" else render_jpeg
+        paths = [out] if len(layouts) == 1 else [out.with_name(f"{out.stem}-{i}{out.suffix}")
+                                                  for i in range(1, len(layouts) + 1)]
+        files = [(p, render(im, lay, style)) for p, lay in zip(paths, layouts)]
+    try:
+        _atomic_write_all(files)
+    except OSError as e:
+        raise SheetError("sheet.write_failed", f"无法写入输出文件：{e}", f"Cannot write the output: {e}") from None
+    return [p for p, _ in files]
+
+
+def sheet_pt_size(layout: SheetLayout) -> tuple[float, float]:
+    """The sheet in PDF points (what the PDF's MediaBox must say)."""
+    return layout.width_mm / MM_PER_INCH * 72, layout.height_mm / MM_PER_INCH * 72
+
+
+__all__ = ["SheetError", "Placement", "SheetLayout", "plan_package", "render_sheet", "render_jpeg", "render_png",
+           "render_pdf", "make_package", "sheet_pt_size"]
