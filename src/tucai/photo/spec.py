@@ -87,7 +87,28 @@ class Profile:
     glare_max_fraction: float = 0.015        # share of near-white specular pixels in the eye regions
     tint_max: float = 0.45                   # lens darkening vs. cheek brightness (1 = as dark as pupils)
     min_source_face_width_px: int = 180      # the original must give at least 1:1 pixels for the face
+    max_upscale: float = 1.0                 # TUCAI: output px per original px; >1 would invent detail
     head_cover_max: float = 0.5              # TUCAI heuristic score
+    # Face detection (TUCAI, tuned on ../shared/faces): a detection counts as a face when its score
+    # reaches face_score_min and its box is at least face_rel_size_min × the largest face's width
+    # (blurred crowds behind the subject are not "faces" of the photo).
+    face_score_min: float = 0.5
+    face_rel_size_min: float = 0.3
+    # Pose offsets (TUCAI): what the landmark estimate reads on a level, frontal face.
+    pitch_offset_deg: float = 0.0
+    hair_eyebrows_max: float = 0.5           # share of the brow band darker than skin like hair
+    background_texture_max: float = 6.0      # mean gradient magnitude (L*/px at 480 wide) of the background
+    clothing_chroma_min: float = 12.0        # below this C*ab the clothing counts as neutral (any hue allowed)
+    # A photo passes only if these checks could be measured (None on one of them means retake: we
+    # cannot vouch for it). The others may be unmeasurable (no glasses to judge, shoulders out of frame).
+    required_measurable: tuple[str, ...] = (
+        "face.count", "pose.yaw", "pose.pitch", "pose.roll", "eyes.open", "mouth.closed", "framing",
+        "background.color", "background.uniform", "exposure", "sharpness",
+    )
+    # Hue ranges (degrees of CIE LCh h_ab) named by the notice's forbidden colours (TUCAI).
+    clothing_hues: tuple[tuple[str, float, float], ...] = (
+        ("yellow", 75.0, 105.0), ("green", 105.0, 200.0), ("blue", 200.0, 290.0), ("purple", 290.0, 330.0),
+    )
 
     def background(self, name: str) -> Background:
         for b in self.backgrounds:
@@ -108,6 +129,17 @@ SOURCES: dict[str, str] = {
     "preferred_background": "XINHUA_HN", "crown_y": "CHSI2017", "eye_y": "CHSI2017", "face_width": "CHSI2017",
     "max_yaw": "ISO19794", "max_pitch": "ISO19794", "max_roll": "ISO19794",
     "forbidden_clothing_hues": "NOTICE2024",
+    # Everything else on Profile is TUCAI: a heuristic threshold tuned on ../shared/faces with
+    # bench/photo_eval.py, not a rule of the spec (the report flags those checks as heuristics).
+    "eye_open_min": "TUCAI", "mouth_closed_max": "TUCAI", "background_delta_e_max": "TUCAI",
+    "background_uniform_max": "TUCAI", "background_gradient_max": "TUCAI", "background_texture_max": "TUCAI",
+    "clothing_delta_e_min": "TUCAI", "clothing_chroma_min": "TUCAI", "clothing_hues": "TUCAI",
+    "shoulder_tilt_max_deg": "TUCAI", "exposure_face_l": "TUCAI", "clipped_max_fraction": "TUCAI",
+    "contrast_min": "TUCAI", "lighting_balance_max": "TUCAI", "sharpness_min": "TUCAI",
+    "glare_max_fraction": "TUCAI", "tint_max": "TUCAI", "min_source_face_width_px": "TUCAI",
+    "max_upscale": "TUCAI", "head_cover_max": "TUCAI", "face_score_min": "TUCAI", "face_rel_size_min": "TUCAI",
+    "pitch_offset_deg": "TUCAI", "hair_eyebrows_max": "TUCAI", "centre_tolerance_px": "TUCAI",
+    "required_measurable": "TUCAI",
 }
 
 CHSI = Profile(id="chsi", title_zh="学信网学历证书电子注册图像（480×640）",
@@ -121,6 +153,18 @@ PROFILES: dict[str, Profile] = {
     "chsi-100kb": replace(CHSI, id="chsi-100kb", size_kb=Band(100, 200), jpeg_quality_start=97,
                           title_zh="学信网图像（≥100 KB）", title_en="CHSI photo (≥ 100 KB)"),
 }
+
+
+@dataclass(frozen=True)
+class DecodeLimits:
+    """Safety and speed limits of tucai.photo.decode (TUCAI)."""
+
+    max_bytes: int = 80 * 1024 * 1024          # no camera JPEG is larger; refuse before reading more
+    max_pixels: int = 120_000_000              # decompression bombs: 120 MP > any 100 MP medium-format camera
+    analysis_long_side: int = 1024             # long side the checks work at (models use ≤ 256 px inputs)
+
+
+DECODE_LIMITS = DecodeLimits()
 
 
 def get_profile(profile_id: str) -> Profile:

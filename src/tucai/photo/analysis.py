@@ -1,0 +1,290 @@
+"""Face analysis: detection, landmarks, person mask, pose and the measurements the checks read.
+
+MediaPipe 0.10.21 "legacy solutions" (models ship inside the wheel; nothing is downloaded). Each model
+is created once per process on first use and guarded by a lock: a MediaPipe graph is not re-entrant,
+and the web app may call from several threads.
+
+Coordinates: everything in :class:`Analysis` is in the pixels of the analysis image (``rgb``), except
+``geometry`` which is in ORIGINAL upright image pixels (divide by ``decoded.scale``).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tucai.photo.decode import Decoded
+from tucai.photo.geometry import FaceGeometry
+from tucai.photo.spec import Profile
+
+os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ INFO lines are noise in a command's output
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+# Face-mesh landmark indices (MediaPipe canonical mesh).
+FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152,
+             148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109)
+# Subject's right eye appears on the image left.
+EYE_R = {"outer": 33, "inner": 133, "top": (159, 158, 160), "bottom": (145, 153, 144)}
+EYE_L = {"outer": 263, "inner": 362, "top": (386, 385, 387), "bottom": (374, 380, 373)}
+IRIS_R, IRIS_L = 468, 473
+IRIS_R_RING, IRIS_L_RING = (469, 470, 471, 472), (474, 475, 476, 477)
+BROW_R = (70, 63, 105, 66, 107, 46, 53, 52, 65, 55)
+BROW_L = (300, 293, 334, 296, 336, 276, 283, 282, 295, 285)
+LIP_INNER_TOP, LIP_INNER_BOTTOM = 13, 14
+MOUTH_CORNER_R, MOUTH_CORNER_L = 78, 308
+MOUTH_OUTER_R, MOUTH_OUTER_L = 61, 291
+FOREHEAD, CHIN, NOSE_TIP = 10, 152, 1
+CHEEK_R, CHEEK_L = 234, 454
+# Cheek skin patches (below the eyes, beside the nose).
+CHEEK_PATCH_R, CHEEK_PATCH_L = (50, 101, 36, 205, 187, 123, 117, 118), (280, 330, 266, 425, 411, 352, 346, 347)
+
+
+class _Models:
+    """Lazy, process-wide model singletons."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.run_lock = threading.Lock()
+        self.detector = None
+        self.mesh = None
+        self.segmenter = None
+
+    def get(self):
+        if self.segmenter is None:
+            with self._lock:
+                if self.segmenter is None:
+                    import mediapipe as mp
+
+                    sol = mp.solutions
+                    self.detector = sol.face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.3)
+                    self.mesh = sol.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1,
+                                                       refine_landmarks=True, min_detection_confidence=0.3)
+                    self.segmenter = sol.selfie_segmentation.SelfieSegmentation(model_selection=0)
+        return self
+
+
+MODELS = _Models()
+
+
+def warm_up() -> None:
+    """Load the models now (a worker or a bench calls this before timing)."""
+    m = MODELS.get()
+    img = np.full((256, 256, 3), 128, np.uint8)
+    with m.run_lock:
+        m.detector.process(img)
+        m.mesh.process(img)
+        m.segmenter.process(img)
+
+
+@dataclass
+class Face:
+    box: tuple[float, float, float, float]   # x, y, w, h (analysis px)
+    score: float
+
+    @property
+    def width(self) -> float:
+        return self.box[2]
+
+
+@dataclass
+class Analysis:
+    decoded: Decoded
+    rgb: np.ndarray
+    detections: list[Face]                   # every detection above the model's floor
+    faces: list[Face]                        # the ones counted as faces of the photo (profile thresholds)
+    landmarks: np.ndarray | None = None      # (478, 3) analysis px; z in px, towards the camera negative
+    mask: np.ndarray | None = None           # person probability, H×W float32
+    yaw: float | None = None
+    pitch: float | None = None
+    roll: float | None = None
+    ear_right: float | None = None
+    ear_left: float | None = None
+    mouth_gap: float | None = None           # inner-lip gap / mouth width
+    crown_cut: bool = False                  # the hair reaches the top edge of the photo
+    crown_from_mask: bool = False
+    geometry_local: FaceGeometry | None = None
+    extras: dict = field(default_factory=dict)
+
+    @property
+    def scale(self) -> float:
+        return self.decoded.scale
+
+    @property
+    def geometry(self) -> FaceGeometry | None:
+        g = self.geometry_local
+        return None if g is None else g.scaled(1.0 / self.decoded.scale)
+
+    @property
+    def face(self) -> Face | None:
+        return self.faces[0] if self.faces else None
+
+    def lm(self, i: int) -> np.ndarray:
+        assert self.landmarks is not None
+        return self.landmarks[i]
+
+    def pts(self, idx) -> np.ndarray:
+        assert self.landmarks is not None
+        return self.landmarks[list(idx), :2]
+
+
+def _detect(rgb: np.ndarray, m: _Models) -> list[Face]:
+    h, w = rgb.shape[:2]
+    with m.run_lock:
+        res = m.detector.process(rgb)
+    out = []
+    for d in res.detections or []:
+        bb = d.location_data.relative_bounding_box
+        x, y, bw, bh = bb.xmin * w, bb.ymin * h, bb.width * w, bb.height * h
+        if bw <= 2 or bh <= 2:
+            continue
+        out.append(Face((x, y, bw, bh), float(d.score[0])))
+    out.sort(key=lambda f: f.box[2] * f.box[3], reverse=True)
+    return out
+
+
+def _select_faces(dets: list[Face], profile: Profile) -> list[Face]:
+    good = [f for f in dets if f.score >= profile.face_score_min]
+    if not good:
+        return []
+    big = max(f.width for f in good)
+    return [f for f in good if f.width >= profile.face_rel_size_min * big]
+
+
+def _mesh_on_crop(rgb: np.ndarray, face: Face, m: _Models) -> np.ndarray | None:
+    """Face mesh on a square crop around the face (the mesh's own detector misses small faces)."""
+    import cv2
+
+    h, w = rgb.shape[:2]
+    x, y, bw, bh = face.box
+    cx, cy = x + bw / 2, y + bh / 2
+    side = 2.2 * max(bw, bh)
+    x0, y0 = int(round(cx - side / 2)), int(round(cy - side / 2))
+    s = int(round(side))
+    pad = (max(0, -y0), max(0, y0 + s - h), max(0, -x0), max(0, x0 + s - w))
+    crop = rgb[max(0, y0):min(h, y0 + s), max(0, x0):min(w, x0 + s)]
+    if any(pad):
+        crop = cv2.copyMakeBorder(crop, *pad, borderType=cv2.BORDER_CONSTANT, value=(0, 0, 0))
+    f = 1.0
+    if s > 512:  # the mesh looks at 192 px anyway
+        f = 512 / s
+        crop = cv2.resize(crop, (512, 512), interpolation=cv2.INTER_AREA)
+    crop = np.ascontiguousarray(crop)
+    with m.run_lock:
+        res = m.mesh.process(crop)
+    if not res.multi_face_landmarks:
+        return None
+    cs = crop.shape[1]
+    lm = np.array([(p.x * cs, p.y * cs, p.z * cs) for p in res.multi_face_landmarks[0].landmark], np.float64)
+    lm /= f
+    lm[:, 0] += x0
+    lm[:, 1] += y0
+    # The mesh must belong to the detected face (not a neighbour in the crop).
+    mx, my = lm[:, 0].mean(), lm[:, 1].mean()
+    if not (x - 0.25 * bw <= mx <= x + 1.25 * bw and y - 0.25 * bh <= my <= y + 1.25 * bh):
+        return None
+    return lm
+
+
+def _segment(rgb: np.ndarray, m: _Models) -> np.ndarray | None:
+    with m.run_lock:
+        res = m.segmenter.process(rgb)
+    mask = res.segmentation_mask
+    return None if mask is None else np.asarray(mask, np.float32)
+
+
+def _pose(lm: np.ndarray) -> tuple[float, float, float]:
+    """Yaw, pitch, roll in degrees from the mesh's 3D landmarks (weak perspective).
+
+    Roll: the line through the iris centres. Yaw/pitch: the normal of the face plane spanned by the
+    cheek-to-cheek axis and the forehead-to-chin axis (z from the mesh, same units as x)."""
+    p = lm.copy()
+    p[:, 2] *= 1.0
+    er, el = p[IRIS_R], p[IRIS_L]
+    roll = math.degrees(math.atan2(el[1] - er[1], el[0] - er[0]))
+    xaxis = p[EYE_L["outer"]] - p[EYE_R["outer"]] + p[CHEEK_L] - p[CHEEK_R]
+    yaxis = p[CHIN] - p[FOREHEAD]
+    xaxis /= np.linalg.norm(xaxis)
+    yaxis = yaxis - xaxis * np.dot(yaxis, xaxis)
+    yaxis /= np.linalg.norm(yaxis)
+    n = np.cross(xaxis, yaxis)   # points away from the camera (+z) on a frontal face
+    # Undo roll so yaw/pitch are about the face's own axes.
+    yaw = math.degrees(math.atan2(n[0], n[2]))
+    pitch = math.degrees(math.atan2(-n[1], math.hypot(n[0], n[2])))
+    return yaw, pitch, roll
+
+
+def _ear(lm: np.ndarray, eye: dict) -> float:
+    width = np.linalg.norm(lm[eye["outer"], :2] - lm[eye["inner"], :2])
+    gaps = [np.linalg.norm(lm[t, :2] - lm[b, :2]) for t, b in zip(eye["top"], eye["bottom"])]
+    return float(np.mean(gaps) / max(width, 1e-6))
+
+
+def _crown(mask: np.ndarray | None, lm: np.ndarray, fw: float) -> tuple[float, bool, bool]:
+    """Top of the hair: the highest person-mask row above the forehead, over the central columns.
+
+    Returns (crown_y, from_mask, cut_at_top)."""
+    top_lm = float(lm[FOREHEAD, 1])
+    chin = float(lm[CHIN, 1])
+    fallback = top_lm - 0.28 * (chin - top_lm)   # typical hair height over the hairline (TUCAI)
+    if mask is None:
+        return fallback, False, fallback < 0
+    h, w = mask.shape
+    cx = float(np.mean(lm[[IRIS_R, IRIS_L], 0]))
+    x0, x1 = int(max(0, cx - 0.3 * fw)), int(min(w, cx + 0.3 * fw))
+    y_fore = int(np.clip(top_lm, 0, h - 1))
+    if x1 - x0 < 3:
+        return fallback, False, fallback < 0
+    band = mask[: y_fore + 1, x0:x1] > 0.5
+    if not band[-1].any():
+        return fallback, False, fallback < 0
+    # For each column: walk up from the forehead while the mask stays on.
+    tops = []
+    for j in range(band.shape[1]):
+        col = band[:, j]
+        if not col[-1]:
+            continue
+        off = np.flatnonzero(~col[::-1])
+        run = off[0] if off.size else col.size
+        tops.append(y_fore - run + 1)
+    if not tops:
+        return fallback, False, fallback < 0
+    crown = float(np.percentile(tops, 10))
+    # A crown far above the face is a segmentation error (hat tops are allowed: head.cover judges those).
+    if crown < top_lm - 1.2 * (chin - top_lm):
+        return fallback, False, fallback < 0
+    cut = crown <= 1.0
+    return crown, True, cut
+
+
+def analyse(decoded: Decoded, profile: Profile) -> Analysis:
+    m = MODELS.get()
+    rgb = decoded.rgb
+    dets = _detect(rgb, m)
+    faces = _select_faces(dets, profile)
+    a = Analysis(decoded=decoded, rgb=rgb, detections=dets, faces=faces)
+    a.mask = _segment(rgb, m)
+    if len(faces) == 0:
+        return a
+    lm = _mesh_on_crop(rgb, faces[0], m)
+    if lm is None:
+        return a
+    a.landmarks = lm
+    a.yaw, a.pitch, a.roll = _pose(lm)
+    a.pitch -= profile.pitch_offset_deg
+    a.ear_right, a.ear_left = _ear(lm, EYE_R), _ear(lm, EYE_L)
+    mw = np.linalg.norm(lm[MOUTH_OUTER_L, :2] - lm[MOUTH_OUTER_R, :2])
+    a.mouth_gap = float(np.linalg.norm(lm[LIP_INNER_TOP, :2] - lm[LIP_INNER_BOTTOM, :2]) / max(mw, 1e-6))
+    oval = lm[list(FACE_OVAL)]
+    left, right = float(oval[:, 0].min()), float(oval[:, 0].max())
+    crown, from_mask, cut = _crown(a.mask, lm, right - left)
+    a.crown_from_mask, a.crown_cut = from_mask, cut
+    a.geometry_local = FaceGeometry(
+        crown_y=crown, eye_y=float((lm[IRIS_R, 1] + lm[IRIS_L, 1]) / 2),
+        eye_mid_x=float((lm[IRIS_R, 0] + lm[IRIS_L, 0]) / 2), face_left=left, face_right=right,
+        chin_y=float(lm[CHIN, 1]),
+    )
+    return a

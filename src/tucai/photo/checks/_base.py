@@ -1,0 +1,177 @@
+"""What every check returns, and the per-photo context the checks share (computed lazily, once)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import cv2
+import numpy as np
+
+from tucai.photo import analysis as an
+from tucai.photo.analysis import Analysis
+from tucai.photo.spec import Profile
+
+
+@dataclass
+class CheckResult:
+    """One check on one photo. ``ok`` is None when the photo does not allow the measurement."""
+
+    id: str
+    ok: bool | None
+    value: Any
+    limit: Any
+    message_zh: str
+    message_en: str
+    heuristic: bool = False
+
+    def as_dict(self) -> dict:
+        return {"id": self.id, "ok": self.ok, "value": _jsonable(self.value), "limit": _jsonable(self.limit),
+                "message_zh": self.message_zh, "message_en": self.message_en, "heuristic": self.heuristic}
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, (np.floating, float)):
+        return None if not np.isfinite(v) else round(float(v), 4)
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, np.bool_):
+        return bool(v)
+    if isinstance(v, dict):
+        return {k: _jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    return v
+
+
+def result(id: str, ok: bool | None, value: Any, limit: Any, *, fail: tuple[str, str], passed: tuple[str, str],
+           unmeasured: tuple[str, str] | None = None, heuristic: bool = False) -> CheckResult:
+    """Pick the message for the outcome: actionable advice on failure, what was checked on success,
+    why it could not be measured otherwise (a check that cannot measure never passes silently)."""
+    if ok is None:
+        zh, en = unmeasured or ("无法在此照片上测量", "Cannot be measured on this photo")
+    elif ok:
+        zh, en = passed
+    else:
+        zh, en = fail
+    return CheckResult(id, None if ok is None else bool(ok), value, limit, zh, en, heuristic)
+
+
+NO_FACE = ("未检测到单一人脸，无法测量", "No single face found: cannot be measured")
+
+
+@dataclass(eq=False)
+class Context:
+    """Everything the checks read about one photo."""
+
+    a: Analysis
+    profile: Profile
+    cache: dict = field(default_factory=dict)
+
+    @property
+    def has_face(self) -> bool:
+        return len(self.a.faces) == 1 and self.a.landmarks is not None and self.a.geometry_local is not None
+
+    @cached_property
+    def lab(self) -> np.ndarray:
+        """CIE L*a*b* of the analysis image (L 0..100), float32."""
+        return cv2.cvtColor(self.a.rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+
+    @cached_property
+    def grey(self) -> np.ndarray:
+        return cv2.cvtColor(self.a.rgb, cv2.COLOR_RGB2GRAY)
+
+    def poly_mask(self, idx, *, dilate: int = 0) -> np.ndarray:
+        h, w = self.a.rgb.shape[:2]
+        m = np.zeros((h, w), np.uint8)
+        pts = np.round(self.a.pts(idx)).astype(np.int32)
+        cv2.fillPoly(m, [cv2.convexHull(pts)], 1)
+        if dilate > 0:
+            m = cv2.dilate(m, np.ones((dilate, dilate), np.uint8))
+        return m.astype(bool)
+
+    @cached_property
+    def face_mask(self) -> np.ndarray:
+        return self.poly_mask(an.FACE_OVAL)
+
+    @cached_property
+    def face_w(self) -> float:
+        g = self.a.geometry_local
+        return g.face_width if g else 0.0
+
+    @cached_property
+    def skin_lab(self) -> np.ndarray | None:
+        """Median L*a*b* of both cheek patches (the skin reference for tint, hair, head cover)."""
+        m = self.poly_mask(an.CHEEK_PATCH_R) | self.poly_mask(an.CHEEK_PATCH_L)
+        if m.sum() < 20:
+            return None
+        return np.median(self.lab[m], axis=0)
+
+    @cached_property
+    def window(self) -> tuple[int, int, int, int] | None:
+        """The part of the analysis image that ends up in the photo (the crop plan), or a head-and-
+        shoulders window around the face when no crop is possible; (x0, y0, x1, y1) analysis px."""
+        g = self.a.geometry_local
+        if g is None:
+            return None
+        h, w = self.a.rgb.shape[:2]
+        from tucai.photo.checks.framing import plan
+
+        p, _ = plan(self)
+        if p is not None:
+            s = self.a.scale
+            box = (p.x0 * s, p.y0 * s, p.x1 * s, p.y1 * s)
+        else:
+            fw = g.face_width
+            box = (g.centre_x - 1.6 * fw, g.crown_y - 0.5 * fw, g.centre_x + 1.6 * fw, g.chin_y + 1.2 * fw)
+        x0, y0 = int(max(0, box[0])), int(max(0, box[1]))
+        x1, y1 = int(min(w, box[2])), int(min(h, box[3]))
+        if x1 - x0 < 8 or y1 - y0 < 8:
+            return None
+        return x0, y0, x1, y1
+
+
+def ciede2000(lab1, lab2) -> float:
+    """CIEDE2000 colour difference of two L*a*b* colours (Sharma, Wu, Dalal 2005)."""
+    L1, a1, b1 = (float(x) for x in lab1)
+    L2, a2, b2 = (float(x) for x in lab2)
+    C1, C2 = np.hypot(a1, b1), np.hypot(a2, b2)
+    Cm = (C1 + C2) / 2
+    G = 0.5 * (1 - np.sqrt(Cm**7 / (Cm**7 + 25.0**7)))
+    a1p, a2p = (1 + G) * a1, (1 + G) * a2
+    C1p, C2p = np.hypot(a1p, b1), np.hypot(a2p, b2)
+    h1p = np.degrees(np.arctan2(b1, a1p)) % 360
+    h2p = np.degrees(np.arctan2(b2, a2p)) % 360
+    dLp, dCp = L2 - L1, C2p - C1p
+    if C1p * C2p == 0:
+        dhp = 0.0
+    elif abs(h2p - h1p) <= 180:
+        dhp = h2p - h1p
+    elif h2p - h1p > 180:
+        dhp = h2p - h1p - 360
+    else:
+        dhp = h2p - h1p + 360
+    dHp = 2 * np.sqrt(C1p * C2p) * np.sin(np.radians(dhp / 2))
+    Lpm, Cpm = (L1 + L2) / 2, (C1p + C2p) / 2
+    if C1p * C2p == 0:
+        hpm = h1p + h2p
+    elif abs(h1p - h2p) <= 180:
+        hpm = (h1p + h2p) / 2
+    elif h1p + h2p < 360:
+        hpm = (h1p + h2p + 360) / 2
+    else:
+        hpm = (h1p + h2p - 360) / 2
+    T = (1 - 0.17 * np.cos(np.radians(hpm - 30)) + 0.24 * np.cos(np.radians(2 * hpm))
+         + 0.32 * np.cos(np.radians(3 * hpm + 6)) - 0.20 * np.cos(np.radians(4 * hpm - 63)))
+    dtheta = 30 * np.exp(-(((hpm - 275) / 25) ** 2))
+    Rc = 2 * np.sqrt(Cpm**7 / (Cpm**7 + 25.0**7))
+    Sl = 1 + 0.015 * (Lpm - 50) ** 2 / np.sqrt(20 + (Lpm - 50) ** 2)
+    Sc, Sh = 1 + 0.045 * Cpm, 1 + 0.015 * Cpm * T
+    Rt = -np.sin(np.radians(2 * dtheta)) * Rc
+    return float(np.sqrt((dLp / Sl) ** 2 + (dCp / Sc) ** 2 + (dHp / Sh) ** 2 + Rt * (dCp / Sc) * (dHp / Sh)))
+
+
+def rgb_to_lab(rgb: tuple[int, int, int]) -> np.ndarray:
+    px = np.array([[rgb]], np.float32) / 255.0
+    return cv2.cvtColor(px, cv2.COLOR_RGB2Lab)[0, 0]

@@ -1,0 +1,118 @@
+"""background.color (CIEDE2000 to the profile's allowed colours) and background.uniform
+(lightness spread, gradient between regions, texture). Measured on the part of the background that
+ends up in the cropped photo, away from the person's outline."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from tucai.photo.checks._base import NO_FACE, CheckResult, Context, ciede2000, result, rgb_to_lab
+
+WORK_WIDTH = 240  # the background is measured at this width (texture in L*/px at this scale)
+
+
+def background_pixels(ctx: Context) -> dict | None:
+    if "bg" in ctx.cache:
+        return ctx.cache["bg"]
+    a = ctx.a
+    win = ctx.window
+    out = None
+    if win is not None and a.mask is not None:
+        x0, y0, x1, y1 = win
+        f = WORK_WIDTH / (x1 - x0)
+        size = (WORK_WIDTH, max(8, round((y1 - y0) * f)))
+        lab = cv2.resize(ctx.lab[y0:y1, x0:x1], size, interpolation=cv2.INTER_AREA)
+        person = cv2.resize(a.mask[y0:y1, x0:x1], size, interpolation=cv2.INTER_LINEAR) > 0.1
+        # Stay clear of the outline (hair strands, matting halo).
+        k = max(3, round(0.06 * ctx.face_w * f)) | 1
+        person = cv2.dilate(person.astype(np.uint8), np.ones((k, k), np.uint8)).astype(bool)
+        bg = ~person
+        if bg.sum() >= 0.03 * bg.size and bg.sum() >= 100:
+            out = {"lab": lab, "bg": bg}
+    ctx.cache["bg"] = out
+    return out
+
+
+def background_median(ctx: Context) -> np.ndarray | None:
+    b = background_pixels(ctx)
+    return None if b is None else np.median(b["lab"][b["bg"]], axis=0)
+
+
+def check_color(ctx: Context) -> CheckResult:
+    p = ctx.profile
+    lim = {"delta_e_max": p.background_delta_e_max, "allowed": [bg.name for bg in p.backgrounds]}
+    passed = ("背景颜色符合要求", "Background colour allowed")
+    pref = p.background(p.preferred_background)
+    fail = (f"背景颜色不符合要求，请使用规定的背景（推荐 RGB{pref.rgb}）",
+            f"Background colour not allowed: use the required backdrop (RGB{pref.rgb} preferred)")
+    if not ctx.has_face:
+        return result("background.color", None, None, lim, fail=fail, passed=passed, unmeasured=NO_FACE)
+    med = background_median(ctx)
+    if med is None:
+        return result("background.color", None, None, lim, fail=fail, passed=passed, unmeasured=(
+            "背景露出太少，无法测量", "Too little background visible: cannot be measured"))
+    dists = {bg.name: ciede2000(med, rgb_to_lab(bg.rgb)) for bg in p.backgrounds}
+    name = min(dists, key=dists.get)
+    ctx.cache["bg_name"] = name if dists[name] <= p.background_delta_e_max else None
+    value = {"nearest": name, "delta_e": round(dists[name], 2),
+             "lab": [round(float(x), 1) for x in med]}
+    return result("background.color", dists[name] <= p.background_delta_e_max, value, lim, fail=fail, passed=passed)
+
+
+def uniform_features(ctx: Context) -> dict | None:
+    b = background_pixels(ctx)
+    if b is None:
+        return None
+    lab, bg = b["lab"], b["bg"]
+    L = lab[..., 0]
+    vals = L[bg]
+    spread = float((np.percentile(vals, 95) - np.percentile(vals, 5)) / 2)
+    # Gradient/shadow: median L* of the background in a 3×3 grid, max − min over populated cells.
+    h, w = L.shape
+    cells = []
+    for i in range(3):
+        for j in range(3):
+            sl = (slice(i * h // 3, (i + 1) * h // 3), slice(j * w // 3, (j + 1) * w // 3))
+            m = bg[sl]
+            if m.sum() >= 0.15 * m.size and m.sum() >= 20:
+                cells.append(float(np.median(L[sl][m])))
+    gradient = float(max(cells) - min(cells)) if len(cells) >= 2 else 0.0
+    # Texture: mean gradient magnitude where the 3×3 neighbourhood is all background.
+    gx = cv2.Sobel(L, cv2.CV_32F, 1, 0, ksize=3) / 8
+    gy = cv2.Sobel(L, cv2.CV_32F, 0, 1, ksize=3) / 8
+    inner = cv2.erode(bg.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    mag = np.hypot(gx, gy)[inner]
+    texture = float(np.mean(mag)) if mag.size else 0.0
+    chroma_spread = float(np.mean([np.percentile(lab[..., c][bg], 95) - np.percentile(lab[..., c][bg], 5)
+                                   for c in (1, 2)]) / 2)
+    return {"spread": spread, "gradient": gradient, "texture": texture, "chroma_spread": chroma_spread}
+
+
+def check_uniform(ctx: Context) -> CheckResult:
+    p = ctx.profile
+    lim = {"spread": p.background_uniform_max, "gradient": p.background_gradient_max,
+           "texture": p.background_texture_max}
+    passed = ("背景均匀", "Background uniform")
+    if not ctx.has_face:
+        return result("background.uniform", None, None, lim, fail=passed, passed=passed, unmeasured=NO_FACE,
+                      heuristic=True)
+    f = uniform_features(ctx)
+    if f is None:
+        return result("background.uniform", None, None, lim, fail=passed, passed=passed, heuristic=True, unmeasured=(
+            "背景露出太少，无法测量", "Too little background visible: cannot be measured"))
+    value = {k: round(v, 2) for k, v in f.items()}
+    if f["texture"] > p.background_texture_max or max(f["spread"], f["chroma_spread"]) > 3 * p.background_uniform_max:
+        fail = ("背景杂乱，请使用纯色背景布并清除背景中的物品",
+                "Cluttered background: use the plain backdrop, nothing behind the student")
+        ok = False
+    elif f["gradient"] > p.background_gradient_max:
+        fail = ("背景有阴影或明暗渐变，请让学生离背景远一些并均匀照亮背景",
+                "Shadow or gradient on the background: move the student away from it and light it evenly")
+        ok = False
+    elif f["spread"] > p.background_uniform_max or f["chroma_spread"] > p.background_uniform_max:
+        fail = ("背景不均匀，请检查背景布和灯光", "Background not uniform: check the backdrop and the lights")
+        ok = False
+    else:
+        fail, ok = passed, True
+    return result("background.uniform", ok, value, lim, fail=fail, passed=passed, heuristic=True)

@@ -1,0 +1,99 @@
+"""clothing.color (forbidden hues on a blue background; too close to the background) and
+shoulders.level, from the person mask below the chin."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from tucai.photo.checks._base import NO_FACE, CheckResult, Context, ciede2000, result
+from tucai.photo.checks.background import background_median
+
+HUE_ZH = {"blue": "蓝色", "yellow": "黄色", "green": "绿色", "purple": "紫色"}
+
+
+def clothing_lab(ctx: Context) -> np.ndarray | None:
+    a = ctx.a
+    g = a.geometry_local
+    win = ctx.window
+    if g is None or a.mask is None or win is None:
+        return None
+    h, w = a.mask.shape
+    fw = g.face_width
+    y0 = int(g.chin_y + 0.35 * fw)          # below the neck
+    y1 = int(min(win[3], h, g.chin_y + 1.3 * fw))
+    x0, x1 = int(max(win[0], 0, g.centre_x - 1.2 * fw)), int(min(win[2], w, g.centre_x + 1.2 * fw))
+    if y1 - y0 < 4 or x1 - x0 < 4:
+        return None
+    m = a.mask[y0:y1, x0:x1] > 0.7
+    if m.sum() < max(50, 0.02 * fw * fw):
+        return None
+    return np.median(ctx.lab[y0:y1, x0:x1][m], axis=0)
+
+
+def hue_name(lab: np.ndarray, ctx: Context) -> str | None:
+    C = math.hypot(lab[1], lab[2])
+    if C < ctx.profile.clothing_chroma_min:
+        return None
+    h = math.degrees(math.atan2(lab[2], lab[1])) % 360
+    for name, lo, hi in ctx.profile.clothing_hues:
+        if lo <= h < hi:
+            return name
+    return None
+
+
+def check_clothing(ctx: Context) -> CheckResult:
+    p = ctx.profile
+    lim = {"forbidden_on_blue": list(p.forbidden_clothing_hues), "delta_e_min": p.clothing_delta_e_min}
+    passed = ("服装颜色合适", "Clothing colour fine")
+    if not ctx.has_face:
+        return result("clothing.color", None, None, lim, fail=passed, passed=passed, unmeasured=NO_FACE, heuristic=True)
+    cl = clothing_lab(ctx)
+    if cl is None:
+        return result("clothing.color", None, None, lim, fail=passed, passed=passed, heuristic=True, unmeasured=(
+            "画面中看不到上衣，无法测量（请拍到肩部）", "No clothing visible: cannot be measured (include the shoulders)"))
+    hue = hue_name(cl, ctx)
+    bg = background_median(ctx)
+    de = None if bg is None else ciede2000(cl, bg)
+    value = {"lab": [round(float(x), 1) for x in cl], "hue": hue, "delta_e_background": None if de is None else round(de, 2)}
+    bg_name = ctx.cache.get("bg_name")
+    blue_bg = bg_name == "blue" or (bg_name is None and p.preferred_background == "blue")
+    if blue_bg and hue in p.forbidden_clothing_hues:
+        return result("clothing.color", False, value, lim, passed=passed, heuristic=True, fail=(
+            f"蓝色背景下不能穿{HUE_ZH.get(hue, hue)}上衣，请换深色或白色有领上衣",
+            f"No {hue} tops on a blue background: change to a dark or white collared top"))
+    if de is not None and de < p.clothing_delta_e_min:
+        return result("clothing.color", False, value, lim, passed=passed, heuristic=True, fail=(
+            "服装颜色与背景太接近，请换一件颜色反差明显的上衣",
+            "The clothing is too close to the background colour: change to a contrasting top"))
+    return result("clothing.color", True, value, lim, fail=passed, passed=passed, heuristic=True)
+
+
+def check_shoulders(ctx: Context) -> CheckResult:
+    lim = ctx.profile.shoulder_tilt_max_deg
+    fail = ("双肩不平，请坐正、两肩放平", "Shoulders not level: sit upright with both shoulders level")
+    passed = ("双肩水平", "Shoulders level")
+    a = ctx.a
+    g = a.geometry_local
+    if not ctx.has_face or a.mask is None:
+        return result("shoulders.level", None, None, lim, fail=fail, passed=passed, unmeasured=NO_FACE, heuristic=True)
+    h, w = a.mask.shape
+    fw = g.face_width
+    dx = 1.1 * fw
+    xs = (g.centre_x - dx, g.centre_x + dx)
+    tops = []
+    for x in xs:
+        xi = int(round(x))
+        if xi < 0 or xi >= w:
+            break
+        col = a.mask[int(max(0, g.chin_y)):, max(0, xi - 2):xi + 3].mean(axis=1) > 0.5
+        idx = np.flatnonzero(col)
+        if idx.size == 0 or idx[0] + g.chin_y >= h - 2:
+            break
+        tops.append(idx[0] + g.chin_y)
+    if len(tops) < 2:
+        return result("shoulders.level", None, None, lim, fail=fail, passed=passed, heuristic=True, unmeasured=(
+            "画面中看不到双肩，无法测量", "Both shoulders not visible: cannot be measured"))
+    v = math.degrees(math.atan2(tops[1] - tops[0], 2 * dx))
+    return result("shoulders.level", abs(v) <= lim, round(v, 1), lim, fail=fail, passed=passed, heuristic=True)

@@ -1,0 +1,67 @@
+"""exposure (face brightness and clipping), contrast, lighting.balance (half-shadowed face)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tucai.photo.checks._base import NO_FACE, CheckResult, Context, result
+
+
+def _face_l(ctx: Context) -> np.ndarray:
+    return ctx.lab[..., 0][ctx.face_mask]
+
+
+def check_exposure(ctx: Context) -> CheckResult:
+    p = ctx.profile
+    limit = {"face_l": [p.exposure_face_l.lo, p.exposure_face_l.hi], "clipped_max": p.clipped_max_fraction}
+    passed = ("曝光正常", "Exposure fine")
+    if not ctx.has_face:
+        return result("exposure", None, None, limit, fail=passed, passed=passed, unmeasured=NO_FACE)
+    L = _face_l(ctx)
+    if L.size < 50:
+        return result("exposure", None, None, limit, fail=passed, passed=passed)
+    med = float(np.median(L))
+    rgbf = ctx.a.rgb[ctx.face_mask]
+    clipped = float(np.mean((rgbf.max(axis=1) >= 250) | (rgbf.max(axis=1) <= 5)))
+    value = {"face_l": round(med, 1), "clipped": round(clipped, 4)}
+    if med < p.exposure_face_l.lo:
+        fail = ("面部太暗，请增加灯光或曝光", "The face is too dark: add light or exposure")
+    elif med > p.exposure_face_l.hi:
+        fail = ("面部过亮，请减少灯光或曝光", "The face is too bright: reduce light or exposure")
+    else:
+        fail = ("面部有过曝或死黑区域，请调整灯光", "Parts of the face are blown out or black: adjust the lights")
+    ok = p.exposure_face_l.contains(med) and clipped <= p.clipped_max_fraction
+    return result("exposure", ok, value, limit, fail=fail, passed=passed)
+
+
+def check_contrast(ctx: Context) -> CheckResult:
+    lim = ctx.profile.contrast_min
+    fail = ("画面发灰、对比度不足，请检查灯光和镜头（避免逆光、雾化）",
+            "Flat, washed-out picture: check the lights and the lens (no backlight or haze)")
+    passed = ("对比度正常", "Contrast fine")
+    w = ctx.window
+    if w is None:
+        L = ctx.lab[..., 0]
+    else:
+        L = ctx.lab[w[1]:w[3], w[0]:w[2], 0]
+    v = float(np.percentile(L, 98) - np.percentile(L, 2))
+    return result("contrast", v >= lim, round(v, 1), lim, fail=fail, passed=passed, heuristic=True)
+
+
+def check_lighting_balance(ctx: Context) -> CheckResult:
+    lim = ctx.profile.lighting_balance_max
+    fail = ("脸部一侧有阴影，请调整两侧灯光使面部受光均匀", "One side of the face is in shadow: balance the two lights")
+    passed = ("面部光照均匀", "Even light on the face")
+    if not ctx.has_face:
+        return result("lighting.balance", None, None, lim, fail=fail, passed=passed, unmeasured=NO_FACE, heuristic=True)
+    from tucai.photo import analysis as an
+
+    L = ctx.lab[..., 0]
+    r = ctx.poly_mask(an.CHEEK_PATCH_R)
+    l = ctx.poly_mask(an.CHEEK_PATCH_L)
+    if r.sum() < 10 or l.sum() < 10:
+        return result("lighting.balance", None, None, lim, fail=fail, passed=passed, heuristic=True)
+    lr, ll = float(np.median(L[r])), float(np.median(L[l]))
+    face = float(np.median(L[ctx.face_mask]))
+    v = abs(lr - ll) / max(face, 1.0)
+    return result("lighting.balance", v <= lim, round(v, 3), lim, fail=fail, passed=passed, heuristic=True)

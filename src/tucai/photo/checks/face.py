@@ -1,0 +1,18 @@
+"""face.count: exactly one face in the photo."""
+
+from __future__ import annotations
+
+from tucai.photo.checks._base import CheckResult, Context, result
+
+
+def check_face_count(ctx: Context) -> CheckResult:
+    n = len(ctx.a.faces)
+    if n == 0:
+        fail = ("未检测到人脸，请正对镜头并确保面部无遮挡", "No face found: face the camera with nothing covering the face")
+    else:
+        fail = (f"画面中有 {n} 张人脸，只能有一人入镜", f"{n} faces in the picture: only the student may be in frame")
+    r = result("face.count", n == 1, n, 1, fail=fail, passed=("单人人像", "One face"))
+    if n == 1 and ctx.a.landmarks is None:
+        # A face was found but its landmarks were not: every face check will be unmeasurable.
+        r.message_zh, r.message_en = "检测到一张人脸，但面部特征点定位失败", "One face, but its landmarks could not be located"
+    return r
