@@ -1,0 +1,188 @@
+"""``tucai photo ...``: the photo library's commands (no Django).
+
+    tucai photo check FILE... [--json] [--profile chsi]
+    tucai photo normalize IN OUT [--profile chsi]
+    tucai photo sheet FILE --package default OUT.pdf|OUT.jpg [--sheet 6inch]
+
+Exit codes: 0 all photos pass, 1 at least one needs a retake, 2 an error (unreadable file, bad
+arguments, nothing written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+EXIT_PASS, EXIT_RETAKE, EXIT_ERROR = 0, 1, 2
+
+
+def _profiles() -> list[str]:
+    from tucai.photo.spec import PROFILES
+
+    return sorted(PROFILES)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="tucai photo", description="照片合规检查、规格化与冲印排版 / photo checks, "
+                                "normalisation and print sheets")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    c = sub.add_parser("check", help="check photos against the spec")
+    c.add_argument("files", nargs="+", metavar="FILE")
+    c.add_argument("--json", action="store_true", help="one JSON report per line")
+    c.add_argument("--profile", default="chsi", choices=_profiles())
+    c.add_argument("--lang", default="zh", choices=("zh", "en"), help="language of the human output")
+    n = sub.add_parser("normalize", help="crop/scale/encode a photo to the profile (480×640 JPEG)")
+    n.add_argument("src", metavar="IN")
+    n.add_argument("dst", metavar="OUT")
+    n.add_argument("--profile", default="chsi", choices=_profiles())
+    n.add_argument("--force", action="store_true", help="write the output even if other checks ask for a retake")
+    s = sub.add_parser("sheet", help="lay out a print package on sheets (PDF or JPEG)")
+    s.add_argument("src", metavar="FILE", help="a normalised photo, or an original (normalised first)")
+    s.add_argument("dst", metavar="OUT", help="OUT.pdf, OUT.jpg or OUT.png")
+    s.add_argument("--package", default="default")
+    s.add_argument("--sheet", default=None, help="sheet size id (6inch, 5inch, a4); default: the package's")
+    s.add_argument("--profile", default="chsi", choices=_profiles())
+    return p
+
+
+def _human(report: dict, lang: str) -> str:
+    msg = "message_zh" if lang == "zh" else "message_en"
+    lines = []
+    head = {"pass": "合格 PASS", "retake": "需重拍 RETAKE", "error": "错误 ERROR"}[report["verdict"]]
+    lines.append(f"{report['file']}: {head}  ({report['timing_ms']:.0f} ms)")
+    if report["error"]:
+        e = report["error"]
+        lines.append(f"  [{e['code']}] {e['message'] if lang == 'zh' else e['message_en']}")
+    for c in report["checks"]:
+        mark = {True: "✓", False: "✗", None: "?"}[c["ok"]]
+        value = c["value"]
+        if isinstance(value, dict):
+            value = ", ".join(f"{k}={v}" for k, v in value.items() if not isinstance(v, (list, dict)))
+        h = " (heuristic)" if c.get("heuristic") else ""
+        lines.append(f"  {mark} {c['id']:<18} {c[msg]}  [{value}]{h}")
+    return "\n".join(lines)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def cmd_check(args, out) -> int:
+    from tucai.photo.pipeline import process
+
+    worst = EXIT_PASS
+    for f in args.files:
+        r = process(f, profile=args.profile, normalize=False, filename=f)
+        if args.json:
+            out.write(json.dumps(r.report, ensure_ascii=False) + "\n")
+        else:
+            out.write(_human(r.report, args.lang) + "\n")
+        out.flush()
+        code = {"pass": EXIT_PASS, "retake": EXIT_RETAKE, "error": EXIT_ERROR}[r.verdict]
+        worst = max(worst, code)
+    return worst
+
+
+def cmd_normalize(args, out, err) -> int:
+    from tucai.photo.pipeline import process
+
+    dst = Path(args.dst)
+    if not dst.parent.is_dir():
+        err.write(f"输出目录不存在 / output folder does not exist: {dst.parent}\n")
+        return EXIT_ERROR
+    r = process(args.src, profile=args.profile, normalize=True, filename=args.src)
+    if r.verdict == "error":
+        e = r.report["error"]
+        err.write(f"[{e['code']}] {e['message']} / {e['message_en']}\n")
+        return EXIT_ERROR
+    if r.normalized_jpeg is None:
+        n = r.report.get("normalized") or {}
+        e = n.get("error")
+        if e is None:
+            fr = next((c for c in r.report["checks"] if c["id"] == "framing"), None)
+            v = fr["value"] if fr and isinstance(fr["value"], dict) else {}
+            e = {"code": v.get("code", "framing"), "message": fr["message_zh"] if fr else "无法规格化",
+                 "message_en": fr["message_en"] if fr else "Cannot normalise"}
+        err.write(f"[{e['code']}] {e['message']} / {e['message_en']}\n")
+        return EXIT_ERROR
+    if r.verdict == "retake" and not args.force:
+        out.write(_human(r.report, "zh") + "\n")
+        err.write("照片需重拍，未写出（用 --force 仍然写出）/ retake needed, nothing written (use --force)\n")
+        return EXIT_RETAKE
+    _write_atomic(dst, r.normalized_jpeg)
+    n = r.report["normalized"]
+    out.write(f"{dst}: {n['width']}×{n['height']} quality {n['quality']}, {n['size_bytes']} bytes"
+              f"{'' if n['size_ok'] else ' (outside the size window)'}\n")
+    return EXIT_PASS if r.verdict == "pass" else EXIT_RETAKE
+
+
+def cmd_sheet(args, out, err) -> int:
+    from PIL import Image
+
+    from tucai.photo import sheets
+    from tucai.photo.decode import PhotoError, load_full
+    from tucai.photo.pipeline import process
+    from tucai.photo.spec import get_profile
+
+    prof = get_profile(args.profile)
+    try:
+        dec = load_full(args.src)
+    except PhotoError as e:
+        err.write(f"[{e.code}] {e.message_zh} / {e.message_en}\n")
+        return EXIT_ERROR
+    if dec.original_size == (prof.width, prof.height):
+        photo = Image.fromarray(dec.rgb, "RGB")   # already normalised
+    else:
+        r = process(dec.data, profile=prof, normalize=True, filename=args.src)
+        if r.normalized_jpeg is None:
+            e = r.report.get("error") or (r.report.get("normalized") or {}).get("error") or {
+                "code": "framing", "message": "无法规格化，请先用 tucai photo check 查看原因",
+                "message_en": "Cannot normalise; see tucai photo check"}
+            err.write(f"[{e['code']}] {e['message']} / {e['message_en']}\n")
+            return EXIT_ERROR
+        photo = r.normalized_jpeg
+    try:
+        paths = sheets.make_package(photo, package_id=args.package, sheet_id=args.sheet, out_path=args.dst)
+    except sheets.SheetError as e:
+        err.write(f"[{e.code}] {e.message_zh} / {e.message_en}\n")
+        return EXIT_ERROR
+    except KeyError as e:
+        err.write(f"{e}\n")
+        return EXIT_ERROR
+    for p in paths:
+        out.write(f"{p}\n")
+    return EXIT_PASS
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    out, err = sys.stdout, sys.stderr
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as e:   # argparse: --help (0) or a usage error (2)
+        return int(e.code or 0) if e.code in (0, None) else EXIT_ERROR
+    if args.cmd == "check":
+        return cmd_check(args, out)
+    if args.cmd == "normalize":
+        return cmd_normalize(args, out, err)
+    return cmd_sheet(args, out, err)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
