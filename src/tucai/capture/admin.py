@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from tucai.capture.models import Ticket
+from tucai.capture.models import CaptureCode, CheckinScan, ForeignCode, Ticket, TicketCounter
 
 
 @admin.register(Ticket)
@@ -9,4 +9,49 @@ class TicketAdmin(admin.ModelAdmin):
     list_filter = ["campaign", "room", "date", "state"]
     search_fields = ["student__student_no", "student__name"]
     list_select_related = ["student", "room"]
-    readonly_fields = ["number", "queue_order", "checked_in_at", "called_at", "at_camera_at", "done_at"]
+    readonly_fields = ["number", "queue_order", "checked_in_at", "called_at", "at_camera_at", "done_at", "raw_code"]
+
+
+@admin.register(CaptureCode)
+class CaptureCodeAdmin(admin.ModelAdmin):
+    list_display = ["student", "version", "issued_at", "revoked_at", "revoke_reason"]
+    list_filter = ["campaign"]
+    search_fields = ["student__student_no", "student__name"]
+    list_select_related = ["student"]
+    # Codes change only through the audited services (re-issue / revoke pages).
+    readonly_fields = ["campaign", "student", "version", "token", "issued_at", "issued_by", "revoked_at", "revoked_by",
+                       "revoke_reason"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(ForeignCode)
+class ForeignCodeAdmin(admin.ModelAdmin):
+    list_display = ["student", "source", "bound_at", "bound_by"]
+    list_filter = ["campaign", "source"]
+    search_fields = ["student__student_no", "student__name"]
+    readonly_fields = ["campaign", "token_hash", "raw_token", "student", "source", "bound_at", "bound_by"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(CheckinScan)
+class CheckinScanAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "room", "date", "result", "reason", "student", "desk", "actor"]
+    list_filter = ["campaign", "room", "date", "result", "reason"]
+    search_fields = ["student__student_no", "student__name", "nonce"]
+    list_select_related = ["student", "room", "actor"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(TicketCounter)
+class TicketCounterAdmin(admin.ModelAdmin):
+    list_display = ["campaign", "room", "date", "last_number"]
+    readonly_fields = ["campaign", "room", "date", "last_number"]

@@ -69,3 +69,17 @@ def capture_code_active(*, student):
 
 def student_ticket_for_day(*, student, date: dt.date) -> Ticket | None:
     return Ticket.objects.filter(student=student, date=date).select_related("room").first()
+
+
+def queue_board(*, room, date: dt.date, next_count: int = 8) -> dict:
+    """What the public display shows: numbers being served and the next waiting numbers."""
+    serving = list(Ticket.objects.filter(room=room, date=date, state__in=SERVING_STATES)
+                   .order_by("-called_at").values("number", "state", "called_at")[:6])
+    upcoming = list(Ticket.objects.filter(room=room, date=date, state=TicketState.WAITING)
+                    .order_by("queue_order").values_list("number", flat=True)[:next_count])
+    return {"room": room, "day": date, "serving": serving, "upcoming": upcoming}
+
+
+def student_latest_ticket(*, student) -> Ticket | None:
+    """The student's most recent ticket (the one their phone shows)."""
+    return Ticket.objects.filter(student=student).select_related("room").order_by("-date", "-pk").first()

@@ -89,3 +89,19 @@ def _int(value) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
+
+
+# --- the public "now serving" display (a TV in the corridor) ----------------------------------
+
+@require_http_methods(["GET"])
+def display(request, room_id: int, day: str):
+    """Public page: no login, numbers only (no names on a public screen)."""
+    room = get_object_or_404(Room, pk=room_id)
+    return render(request, "capture/display.html", {"room": room, "day": parse_day(day)})
+
+
+@require_http_methods(["GET"])
+def display_fragment(request, room_id: int, day: str):
+    """Polled every second by the display: two small indexed queries."""
+    room = get_object_or_404(Room, pk=room_id)
+    return render(request, "capture/_display.html", selectors.queue_board(room=room, date=parse_day(day)))

@@ -1,0 +1,163 @@
+"""The check-in desk: page, JSON check-in endpoint, camera-frame decoding, manual search and binding."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from tucai.accounts.selectors import user_can, user_sees_full_id
+from tucai.campaigns.models import Campaign, Room, Student
+from tucai.capture import selectors
+from tucai.capture.services import codes as code_services
+from tucai.capture.services.checkin import CheckinOutcome, checkin_perform, student_paid_status
+from tucai.capture.views_queue import parse_day
+from tucai.core.errors import TucaiError
+
+
+def _desk_scope(request, campaign_id, room_id) -> tuple[Campaign, Room]:
+    campaign = get_object_or_404(Campaign, pk=campaign_id)
+    room = get_object_or_404(Room, pk=room_id, institution_id=campaign.institution_id)
+    if not user_can(user=request.user, institution_id=campaign.institution_id, perm="checkin.perform"):
+        raise PermissionDenied
+    return campaign, room
+
+
+@login_required
+@require_GET
+def desk_index(request, code: str):
+    """Pick a room and a day for this desk (and open the room's display)."""
+    campaign = get_object_or_404(Campaign, code=code)
+    if not user_can(user=request.user, institution_id=campaign.institution_id, perm="checkin.perform"):
+        raise PermissionDenied
+    rooms = Room.objects.filter(institution_id=campaign.institution_id)
+    today = timezone.localdate()
+    days = sorted({*campaign.slots.values_list("date", flat=True), today})
+    return render(request, "capture/desk_index.html", {"campaign": campaign, "rooms": rooms, "days": days,
+                                                        "today": today})
+
+
+@login_required
+@require_GET
+def desk_page(request, campaign_id: int, room_id: int, day: str):
+    campaign, room = _desk_scope(request, campaign_id, room_id)
+    return render(request, "capture/desk.html", {"campaign": campaign, "room": room, "day": parse_day(day),
+                                                 "desk": request.GET.get("desk", "")[:40]})
+
+
+def outcome_json(outcome: CheckinOutcome, *, full_id: bool) -> dict:
+    s, t = outcome.student, outcome.ticket
+    data = {
+        "result": outcome.result, "ok": outcome.ok, "reason": outcome.reason, "message": outcome.message,
+        "replayed": outcome.replayed, "warnings": outcome.warnings,
+        "scan_id": outcome.scan.pk if outcome.scan else None,
+        "number": t.number if t else None, "ticket_id": t.pk if t else None,
+        "ticket_room": str(t.room) if t else None,
+        "student": None,
+    }
+    if s is not None:
+        paid = student_paid_status(s)
+        slot = None
+        assignment = getattr(s.school_class, "assignment", None) if s.school_class_id else None
+        if assignment is not None:
+            sl = assignment.slot
+            slot = {"date": sl.date.isoformat(), "start": sl.start.strftime("%H:%M"), "end": sl.end.strftime("%H:%M"),
+                    "room": str(sl.room)}
+        data["student"] = {
+            "id": s.pk, "name": s.name, "student_no": s.student_no, "class": str(s.school_class),
+            "doc_number": s.doc_number if full_id else s.masked_doc_number,
+            "paid": paid, "slot": slot,
+        }
+    return data
+
+
+@login_required
+@require_POST
+def api_checkin(request):
+    """POST JSON {campaign, room, date, code | student, nonce, desk} → the outcome as JSON.
+
+    200 for issued/repeat, 409 for a refused scan (with ``reason``), 400 for bad input."""
+    try:
+        body = json.loads(request.body or b"{}") if request.content_type == "application/json" else request.POST
+        campaign, room = _desk_scope(request, _int(body.get("campaign")), _int(body.get("room")))
+        day = parse_day(str(body.get("date", "")))
+        student = None
+        if body.get("student"):
+            student = get_object_or_404(Student, pk=_int(body.get("student")), campaign=campaign)
+        raw = None if student is not None else str(body.get("code", ""))
+        outcome = checkin_perform(campaign=campaign, room=room, date=day, raw_code=raw, student=student,
+                                  nonce=str(body.get("nonce") or "") or None, actor=request.user,
+                                  desk=str(body.get("desk") or ""))
+    except TucaiError as exc:
+        return JsonResponse({"ok": False, "result": "error", **exc.as_dict(), "message": exc.message}, status=400)
+    except (ValueError, Http404):
+        return JsonResponse({"ok": False, "result": "error", "code": "checkin.bad_request",
+                             "message": "请求格式不正确"}, status=400)
+    full_id = user_sees_full_id(user=request.user, institution_id=campaign.institution_id)
+    data = outcome_json(outcome, full_id=full_id)
+    if request.GET.get("html"):
+        data["html"] = render_to_string("capture/_desk_result.html", {"o": outcome, "d": data, "room": room,
+                                                                      "campaign": campaign, "day": day},
+                                        request=request)
+    return JsonResponse(data, status=200 if outcome.ok else 409)
+
+
+@login_required
+@require_POST
+def api_decode(request):
+    """Decode a QR code in an uploaded camera frame (browsers without BarcodeDetector)."""
+    import zxingcpp
+    from PIL import Image, UnidentifiedImageError
+
+    upload = request.FILES.get("frame")
+    if upload is None or upload.size > 5 * 1024 * 1024:
+        return JsonResponse({"ok": False, "code": "decode.bad_frame", "message": "没有图像或图像过大"}, status=400)
+    try:
+        with Image.open(upload) as img:
+            img.thumbnail((1600, 1600))
+            results = zxingcpp.read_barcodes(img.convert("L"))
+    except (UnidentifiedImageError, OSError):
+        return JsonResponse({"ok": False, "code": "decode.bad_frame", "message": "无法读取图像"}, status=400)
+    texts = [r.text for r in results if r.text]
+    return JsonResponse({"ok": bool(texts), "text": texts[0] if texts else None, "all": texts})
+
+
+@login_required
+@require_GET
+def desk_search(request, campaign_id: int, room_id: int, day: str):
+    """Manual search by 学号/姓名 (logged) → a list to check in or to bind an unknown code to."""
+    campaign, room = _desk_scope(request, campaign_id, room_id)
+    q = request.GET.get("q", "").strip()
+    students = code_services.student_manual_lookup(campaign=campaign, query=q, actor=request.user,
+                                                   desk=request.GET.get("desk", "")) if q else []
+    full_id = user_sees_full_id(user=request.user, institution_id=campaign.institution_id)
+    return render(request, "capture/_desk_search.html", {
+        "students": students, "q": q, "raw": request.GET.get("raw", ""), "full_id": full_id,
+        "campaign": campaign, "room": room, "day": parse_day(day)})
+
+
+@login_required
+@require_POST
+def desk_bind(request, campaign_id: int, room_id: int, day: str):
+    """Bind an unknown scanned code to the chosen student, then check them in with that code."""
+    campaign, room = _desk_scope(request, campaign_id, room_id)
+    student = get_object_or_404(Student, pk=_int(request.POST.get("student")) or 0, campaign=campaign)
+    raw = request.POST.get("raw", "")
+    try:
+        code_services.foreign_code_bind(campaign=campaign, raw_token=raw, student=student, actor=request.user)
+    except TucaiError as exc:
+        return JsonResponse({"ok": False, "result": "error", **exc.as_dict(), "message": exc.message}, status=400)
+    return JsonResponse({"ok": True, "bound": True, "student": student.pk})
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
