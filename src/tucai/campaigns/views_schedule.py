@@ -28,7 +28,8 @@ def _board_context(request, campaign, *, error: TucaiError | None = None, notice
         windows.setdefault((row["date"], row["start"], row["end"]), {})[row["room_id"]] = row
     grid = [{"date": d, "start": s, "end": e, "cells": [cells.get(rid) for rid in rooms]}
             for (d, s, e), cells in windows.items()]
-    slot_choices = [(row["id"], f"{row['start']:%H:%M}–{row['end']:%H:%M} {row['room']}") for row in ov["slots"]]
+    slot_choices = [(row["id"], f"{row['start']:%H:%M}–{row['end']:%H:%M} {row['slot'].room.name}")
+                    for row in ov["slots"]]
     return {**ov, "rooms": list(rooms.values()), "grid": grid, "slot_choices": slot_choices,
             "can_edit": user_can(user=request.user, institution_id=campaign.institution_id, perm="schedule.edit"),
             "error": error, "notice": notice, "warnings": warnings or [],
