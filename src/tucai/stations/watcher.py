@@ -26,7 +26,18 @@ from tucai.stations.services import IMAGE_EXTENSIONS, shot_ingest, shot_recheck_
 
 log = logging.getLogger(__name__)
 
+# A stable JPEG that does not end with its end-of-image marker is taken only after this long
+# (a writer that stalls for a moment must not hand us half a photo; a truly truncated file still comes in).
+INCOMPLETE_GRACE_S = 5.0
+
 TEMP_SUFFIXES = (".tmp", ".temp", ".part", ".partial", ".crdownload", ".download", ".swp", "~")
+
+
+def jpeg_complete(data: bytes) -> bool:
+    """A JPEG ends with the EOI marker FFD9 (some cameras pad a few bytes after it)."""
+    if not data.startswith(b"\xff\xd8"):
+        return True  # not a JPEG: nothing to say
+    return b"\xff\xd9" in data[-512:].rstrip(b"\x00")[-64:]
 
 
 def is_candidate(name: str) -> bool:
@@ -54,6 +65,7 @@ class HotFolderWatcher:
         self.interval = interval
         self.actor_label = actor_label or f"watcher:{station.pk}"
         self._last: dict[str, tuple[int, int]] = {}    # name -> (size, mtime_ns) at the previous poll
+        self._stable_since: dict[str, float] = {}       # name -> when an incomplete JPEG stopped changing
         self._done: dict[str, tuple[int, int]] = {}    # name -> (size, mtime_ns) already handled this run
         # Files recorded in the DB with the same (path, size, mtime) are skipped without re-reading them
         # (a restart after a big day would otherwise hash every file again). Anything else is hashed.
@@ -88,6 +100,7 @@ class HotFolderWatcher:
                 continue
             if st.st_size == 0 or self._last.get(entry.name) != sig:
                 result.pending += 1  # new or still growing: look again next poll
+                self._stable_since.pop(entry.name, None)
                 continue
             try:
                 with open(entry.path, "rb") as fh:  # some tools hold the file locked until done
@@ -99,6 +112,13 @@ class HotFolderWatcher:
             if len(data) != st.st_size:
                 result.pending += 1
                 continue
+            if not jpeg_complete(data):
+                since = self._stable_since.setdefault(entry.name, time.monotonic())
+                if time.monotonic() - since < INCOMPLETE_GRACE_S:
+                    result.pending += 1
+                    continue
+                log.warning("taking %s although its JPEG end marker is missing", entry.name)
+            self._stable_since.pop(entry.name, None)
             try:
                 shot = shot_ingest(station=self.station, data=data, filename=entry.name,
                                    actor_label=self.actor_label, source_path=entry.path,
