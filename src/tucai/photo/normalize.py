@@ -291,7 +291,8 @@ def render_crop(image_rgb: np.ndarray, plan: CropPlan) -> np.ndarray:
         out = crop.copy()
     else:
         interp = cv2.INTER_AREA if crop.shape[1] > W else cv2.INTER_LANCZOS4
-        out = cv2.resize(crop, (W, H), interpolation=interp)
+        # A contiguous copy of the crop first: INTER_AREA on a strided view is about twice as slow.
+        out = cv2.resize(np.ascontiguousarray(crop), (W, H), interpolation=interp)
     return np.ascontiguousarray(out)
 
 
