@@ -157,7 +157,7 @@ def _parse_18(doc_type: str, n: str, today: dt.date) -> IdInfo:
     if n[17] != expected:
         raise _err("id.check_digit", doc_type, n, "校验码错误（请核对是否输错）",
                    "has a wrong check character (mistyped?)")
-    return IdInfo(doc_type, n, Gender.MALE if int(n[16]) % 2 else Gender.FEMALE, birth)
+    return IdInfo(doc_type, n, Gender.MALE.value if int(n[16]) % 2 else Gender.FEMALE.value, birth)
 
 
 def idnumber_parse(*, doc_type: str, number, today: dt.date | None = None) -> IdInfo:
@@ -191,5 +191,5 @@ def gender_from_number(*, doc_type: str, number: str) -> str | None:
     n = idnumber_normalise(number)
     if doc_type in (DocumentType.RESIDENT_ID, DocumentType.HK_MO_TW_PERMIT, DocumentType.FOREIGN_PR) \
             and len(n) == 18 and n[16].isdigit():
-        return Gender.MALE if int(n[16]) % 2 else Gender.FEMALE
+        return Gender.MALE.value if int(n[16]) % 2 else Gender.FEMALE.value
     return None

@@ -27,11 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from tucai.audit.models import AuditEntry
-from tucai.audit.services import audit_bulk, audit_record
 from tucai.campaigns.idnumbers import (
     DOC_TYPE_ALIASES,
     LABELS,
@@ -100,6 +99,7 @@ GENDER_ALIASES: dict[str, str] = {
     "女": Gender.FEMALE, "女性": Gender.FEMALE, "f": Gender.FEMALE, "female": Gender.FEMALE, "2": Gender.FEMALE,
     "未知": Gender.UNKNOWN, "u": Gender.UNKNOWN, "unknown": Gender.UNKNOWN,
 }
+GENDER_ALIASES = {k: str(v.value) for k, v in GENDER_ALIASES.items()}  # plain str for raw SQL parameters
 
 MAX_HEADER_SCAN = 20  # rosters often carry a title row or two above the header
 PROGRESS_EVERY = 2000
@@ -511,8 +511,8 @@ def _plan(*, campaign: Campaign, parsed: ParsedRoster, full: bool, today: dt.dat
             changes["school_class_id"] = [o_class, cls[0] or None]  # new class: id filled in at commit
         if rec.phone and rec.phone != o_phone:  # a blank cell keeps what we have: import never deletes
             changes["phone"] = [o_phone, rec.phone]
-        if o_status != StudentStatus.ACTIVE:
-            changes["status"] = [o_status, StudentStatus.ACTIVE]
+        if o_status != StudentStatus.ACTIVE.value:
+            changes["status"] = [o_status, StudentStatus.ACTIVE.value]
             result.reactivated += 1
         if changes:
             updates.append((rec, old, changes))
@@ -520,7 +520,7 @@ def _plan(*, campaign: Campaign, parsed: ParsedRoster, full: bool, today: dt.dat
             result.unchanged += 1
     deactivate: list[tuple] = []
     if full:
-        deactivate = [old for no, old in existing.items() if no not in seen_no and old[8] == StudentStatus.ACTIVE]
+        deactivate = [old for no, old in existing.items() if no not in seen_no and old[8] == StudentStatus.ACTIVE.value]
     result.created, result.updated, result.deactivated = len(creates), len(updates), len(deactivate)
     result.departments_created = list(new_departments)
     result.classes_created = [c for c, _ in new_classes]
@@ -564,76 +564,99 @@ def roster_import(*, campaign: Campaign, file, filename: str = "", actor=None, a
     return plan.result
 
 
+def _insert_rows(model, columns: list[str], rows: list[tuple]) -> None:
+    """Plain INSERT ... executemany: for tens of thousands of rows Django's bulk_create spends most of
+    its time preparing each value; here the values are already what the database stores."""
+    if not rows:
+        return
+    qn = connection.ops.quote_name
+    sql = (f"INSERT INTO {qn(model._meta.db_table)} "
+           f"({', '.join(qn(model._meta.get_field(c).column) for c in columns)}) "
+           f"VALUES ({', '.join(['%s'] * len(columns))})")
+    with connection.cursor() as cur:
+        for i in range(0, len(rows), 5000):
+            cur.executemany(sql, rows[i:i + 5000])
+
+
+_AUDIT_COLUMNS = ["at", "actor", "actor_label", "action", "entity_type", "entity_id", "entity_label",
+                  "institution_id", "campaign_id", "changes", "note"]
+
+
 def _apply(*, campaign: Campaign, plan: _Plan, actor, actor_label: str, note: str) -> None:
     now = timezone.now()
+    ops = connection.ops
+    db_now = ops.adapt_datetimefield_value(now)
+    json = ops.adapt_json_value
     user = actor if getattr(actor, "is_authenticated", False) else None
+    actor_id = user.pk if user else None
     label = actor_label or ("" if user else "system")
-    scope = {"institution_id": campaign.institution_id, "campaign_id": campaign.pk}
+    inst_id, camp_id = campaign.institution_id, campaign.pk
+    audit_rows: list[tuple] = []
 
-    # Departments and classes named in the file that do not exist yet (a handful: one query each is fine).
-    for name in plan.new_departments:
-        dep = Department.objects.create(institution_id=campaign.institution_id, name=name)
-        plan.departments[name] = dep.pk
-        audit_record(actor=actor, actor_label=label, action="department.create", obj=dep,
-                     changes={"name": [None, name]}, note=note, **scope)
-    for cls_name, dep_name in plan.new_classes:
-        cls = SchoolClass.objects.create(campaign=campaign, department_id=plan.departments[dep_name], name=cls_name)
-        plan.classes[cls_name] = (cls.pk, cls.department_id, dep_name)
-        audit_record(actor=actor, actor_label=label, action="class.create", obj=cls,
-                     changes={"name": [None, cls_name], "department_id": [None, cls.department_id]}, note=note,
-                     **scope)
+    def audit(action: str, entity_type: str, pk, entity_label: str, changes: dict) -> None:
+        audit_rows.append((db_now, actor_id, label, action, entity_type, str(pk), entity_label[:200], inst_id,
+                           camp_id, json(changes, None), note))
+
+    # Departments and classes named in the file that do not exist yet.
+    if plan.new_departments:
+        deps = Department.objects.bulk_create(
+            [Department(institution_id=inst_id, name=name) for name in plan.new_departments])
+        for dep in deps:
+            plan.departments[dep.name] = dep.pk
+            audit("department.create", "campaigns.department", dep.pk, dep.name, {"name": [None, dep.name]})
+    if plan.new_classes:
+        new_classes = SchoolClass.objects.bulk_create(
+            [SchoolClass(campaign_id=camp_id, department_id=plan.departments[dep_name], name=cls_name)
+             for cls_name, dep_name in plan.new_classes])
+        for cls, (_, dep_name) in zip(new_classes, plan.new_classes):
+            plan.classes[cls.name] = (cls.pk, cls.department_id, dep_name)
+            audit("class.create", "campaigns.schoolclass", cls.pk, cls.name,
+                  {"name": [None, cls.name], "department_id": [None, cls.department_id]})
     classes = plan.classes
 
-    entries: list[AuditEntry] = []
-
-    def entry(action: str, pk: int, student_no: str, name: str, changes: dict) -> None:
-        entries.append(AuditEntry(actor=user, actor_label=label, action=action, entity_type="campaigns.student",
-                                  entity_id=str(pk), entity_label=f"{student_no} {name}"[:200], changes=changes,
-                                  note=note, **scope))
-
     # New students.
-    new = [Student(campaign_id=campaign.pk, student_no=r.student_no, name=r.name,
-                   gender=r.gender or Gender.UNKNOWN, doc_type=r.doc_type, doc_number=r.doc_number,
-                   school_class_id=classes[r.school_class][0], phone=r.phone, status=StudentStatus.ACTIVE,
-                   updated_at=now) for r in plan.creates]
-    Student.objects.bulk_create(new, batch_size=2000)
-    for s in new:
-        entry("student.create", s.pk, s.student_no, s.name, {
-            "student_no": [None, s.student_no], "name": [None, s.name], "gender": [None, s.gender],
-            "doc_type": [None, s.doc_type], "doc_number": [None, s.doc_number],
-            "school_class_id": [None, s.school_class_id], "phone": [None, s.phone],
-            "status": [None, s.status]})
+    if plan.creates:
+        rows = [(camp_id, r.student_no, r.name, r.gender or Gender.UNKNOWN.value, r.doc_type, r.doc_number,
+                 classes[r.school_class][0], StudentStatus.ACTIVE.value, False, r.phone, db_now) for r in plan.creates]
+        _insert_rows(Student, ["campaign", "student_no", "name", "gender", "doc_type", "doc_number", "school_class",
+                               "status", "is_demo", "phone", "updated_at"], rows)
+        ids = dict(Student.objects.filter(campaign_id=camp_id).values_list("student_no", "id"))
+        for row in rows:
+            audit("student.create", "campaigns.student", ids[row[1]], f"{row[1]} {row[2]}", {
+                "student_no": [None, row[1]], "name": [None, row[2]], "gender": [None, row[3]],
+                "doc_type": [None, row[4]], "doc_number": [None, row[5]], "school_class_id": [None, row[6]],
+                "phone": [None, row[9]], "status": [None, StudentStatus.ACTIVE.value]})
 
-    # Changed students: one bulk_update per set of changed fields keeps the statements small.
-    by_fields: dict[tuple[str, ...], list[Student]] = {}
-    for rec, old, changes in plan.updates:
-        if "school_class_id" in changes:
-            changes["school_class_id"][1] = classes[rec.school_class][0]
-        s = Student(id=old[0], campaign_id=campaign.pk, student_no=rec.student_no, name=rec.name,
-                    gender=rec.gender or old[3], doc_type=rec.doc_type, doc_number=rec.doc_number,
-                    school_class_id=classes[rec.school_class][0], phone=rec.phone or old[7],
-                    status=StudentStatus.ACTIVE, updated_at=now)
-        by_fields.setdefault(tuple(sorted(changes)), []).append(s)
-        entry("student.reactivate" if list(changes) == ["status"] else "student.update", s.pk, s.student_no,
-              s.name, changes)
-    for fields, objs in by_fields.items():
-        Student.objects.bulk_update(objs, [*fields, "updated_at"], batch_size=500)
+    # Changed students (never the 学号: it is the key).
+    if plan.updates:
+        rows = []
+        for rec, old, changes in plan.updates:
+            class_id = classes[rec.school_class][0]
+            if "school_class_id" in changes:
+                changes["school_class_id"][1] = class_id
+            rows.append((rec.name, rec.gender or old[3], rec.doc_type, rec.doc_number, class_id, rec.phone or old[7],
+                         StudentStatus.ACTIVE.value, db_now, old[0]))
+            audit("student.reactivate" if list(changes) == ["status"] else "student.update", "campaigns.student",
+                  old[0], f"{rec.student_no} {rec.name}", changes)
+        qn = ops.quote_name
+        sets = ", ".join(f"{qn(Student._meta.get_field(f).column)} = %s" for f in (
+            "name", "gender", "doc_type", "doc_number", "school_class", "phone", "status", "updated_at"))
+        with connection.cursor() as cur:
+            cur.executemany(f"UPDATE {qn(Student._meta.db_table)} SET {sets} WHERE {qn('id')} = %s", rows)
 
     # Students missing from a full roster: inactive, never deleted.
     if plan.deactivate:
-        ids = [old[0] for old in plan.deactivate]
-        for i in range(0, len(ids), 500):
-            Student.objects.filter(pk__in=ids[i:i + 500]).update(status=StudentStatus.INACTIVE, updated_at=now)
+        ids_off = [old[0] for old in plan.deactivate]
+        for i in range(0, len(ids_off), 500):
+            Student.objects.filter(pk__in=ids_off[i:i + 500]).update(status=StudentStatus.INACTIVE.value, updated_at=now)
         for old in plan.deactivate:
-            entry("student.deactivate", old[0], old[1], old[2], {"status": [old[8], StudentStatus.INACTIVE]})
+            audit("student.deactivate", "campaigns.student", old[0], f"{old[1]} {old[2]}",
+                  {"status": [old[8], StudentStatus.INACTIVE.value]})
 
     r = plan.result
-    entries.append(AuditEntry(
-        actor=user, actor_label=label, action="roster.import", entity_type="campaigns.campaign",
-        entity_id=str(campaign.pk), entity_label=str(campaign)[:200], note=note,
-        changes={"created": [None, r.created], "updated": [None, r.updated], "deactivated": [None, r.deactivated]},
-        **scope))
-    audit_bulk(entries)
+    audit("roster.import", "campaigns.campaign", camp_id, str(campaign),
+          {"created": [None, r.created], "updated": [None, r.updated], "deactivated": [None, r.deactivated]})
+    _insert_rows(AuditEntry, _AUDIT_COLUMNS, audit_rows)
 
 
 # --- web import jobs -----------------------------------------------------------------------
