@@ -274,3 +274,12 @@ def test_real_blue_background_portraits_fit_the_window(faces_dir):
         enc = encode_jpeg(np.asarray(im), CHSI)
         assert enc.size_ok, (r["file"], enc.quality, enc.size_bytes)
         assert_chsi_jpeg(enc.jpeg)
+
+
+def test_an_already_normalised_photo_is_kept_as_it_is():
+    # A compliant 480×640 photo: the only crop that needs no enlarging is the whole picture, unchanged.
+    img, geo, _ = make_portrait(480, 640, 240, 250, 240)
+    n = normalize(img, geo, CHSI)
+    assert n.crop == (0, 0, 480, 640) and n.scale == 1
+    assert np.array_equal(n.image, img)
+    assert n.geometry == geo
