@@ -285,3 +285,73 @@ def test_overview_reports_conflicts_in_stored_schedule(campaign, department, set
     assert [c["name"] for c in ov["unassigned"]] == ["电商1213"]
     row = next(r for r in ov["slots"] if r["id"] == setup["s1"].pk)
     assert (row["load"], row["capacity"], row["over"]) == (100, 180, False)
+
+
+def test_plan_spreads_the_day_when_there_is_room_to_spare():
+    rooms = (PlanRoom(1, "r"),)
+    slots = slots_for(1, [("08:00", "09:00"), ("09:00", "10:00"), ("10:00", "11:00"), ("11:00", "12:00")], 1)
+    classes = tuple(PlanClass(i, f"c{i:02d}", 1, "d", 40) for i in range(8))      # 320 of 720 places
+    data = PlanInput(rooms=rooms, slots=slots, classes=classes, department_rooms={})
+    plan = plan_compute(data)
+    check_plan_invariants(data, plan)
+    assert not plan.warnings and len(plan.placements) == 8
+    assert sorted(plan.load.values()) == [80, 80, 80, 80]                           # not 160, 160, 0, 0
+    # Order is kept: slot by slot, the classes follow their names.
+    ordered = [p.class_id for p in sorted(plan.placements, key=lambda p: (p.slot_id, p.position))]
+    assert ordered == list(range(8))
+
+
+def test_balancing_still_places_a_whole_slot_class():
+    """Balanced limits would keep a 180-student class out of every slot; full capacity takes it."""
+    rooms = (PlanRoom(1, "r"),)
+    slots = slots_for(1, [("08:00", "09:00"), ("09:00", "10:00"), ("10:00", "11:00")], 1)   # 3 × 180
+    sizes = [30, 30, 180, 30, 30, 30, 30]                                                  # 360 of 540
+    classes = tuple(PlanClass(i, f"c{i}", 1, "d", n) for i, n in enumerate(sizes))
+    data = PlanInput(rooms=rooms, slots=slots, classes=classes, department_rooms={})
+    plan = plan_compute(data)
+    check_plan_invariants(data, plan)
+    assert len(plan.placements) == 7 and not plan.warnings
+    assert max(plan.load.values()) == 180
+
+
+def test_overview_flags_a_slot_overfilled_after_planning(campaign, department, setup):
+    from tucai.campaigns.models import SlotAssignment, Student
+    from tucai.campaigns.services.planner import schedule_overview
+
+    a = add_class(campaign, department, "电商1211", 150)
+    SlotAssignment.objects.create(slot=setup["s1"], school_class=a, position=0)
+    b = add_class(campaign, department, "电商1212", 40)
+    Student.objects.filter(school_class=b).update(school_class=a)                 # roster change: 190 > 180
+    ov = schedule_overview(campaign=campaign)
+    assert [c["code"] for c in ov["conflicts"]] == ["schedule.over_capacity"]
+    row = next(r for r in ov["slots"] if r["id"] == setup["s1"].pk)
+    assert (row["load"], row["over"]) == (190, True)
+
+
+def test_schedule_commands_plan_apply_and_show(campaign, department, setup):
+    import json
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from tucai.audit.models import AuditEntry
+    from tucai.campaigns.models import SlotAssignment
+
+    add_class(campaign, department, "电商1211", 100)
+    add_class(campaign, department, "电商1212", 100)
+    add_class(campaign, department, "电商1213", 200)                                # never fits: warned
+    out = StringIO()
+    call_command("schedule", "plan", "--campaign", campaign.code, stdout=out)
+    assert "schedule.class_too_large" in out.getvalue() and "预览" in out.getvalue()
+    assert SlotAssignment.objects.count() == 0                                      # preview writes nothing
+    call_command("schedule", "plan", "--campaign", campaign.code, "--apply", stdout=StringIO())
+    assert SlotAssignment.objects.count() == 2
+    assert AuditEntry.objects.filter(action="schedule.apply", actor_label="cli").count() == 2
+    js = StringIO()
+    call_command("schedule", "show", "--campaign", campaign.code, "--json", stdout=js)
+    data = json.loads(js.getvalue())
+    assert [c["name"] for c in data["unassigned"]] == ["电商1213"]
+    assert sorted(c["name"] for s in data["slots"] for c in s["classes"]) == ["电商1211", "电商1212"]
+    text = StringIO()
+    call_command("schedule", "show", "--campaign", campaign.code, stdout=text)
+    assert "未安排: 电商1213(200)" in text.getvalue() and "100/180人" in text.getvalue()

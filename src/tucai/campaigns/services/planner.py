@@ -126,11 +126,21 @@ def natural_key(text: str) -> tuple:
 def plan_compute(data: PlanInput) -> Plan:
     """Assign classes to slots: no slot over capacity, classes whole, departments in their rooms.
 
-    Classes go in order (department as set up, then class name) and fill each room's slots chronologically
-    ("next fit"), which keeps a department's classes together as in the notice. A class that no
-    longer fits at the end of its room's day falls back to the earliest slot with room left. Anything
-    that still cannot be placed is reported as a warning with its reason; nothing raises.
+    Classes go in order (department as set up, then class name) and fill each room's slots
+    chronologically ("next fit"), which keeps a department's classes together as in the notice.
+    The fill is balanced: while the day has room to spare, each slot is filled only to about the
+    room's overall load factor, so the day is spread evenly (as the notice does) instead of packing
+    the morning and leaving the afternoon empty. If balancing would place fewer classes than
+    packing, the packed plan is used. A class that no longer fits at the end of its room's day falls
+    back to the earliest slot with room left. Anything that still cannot be placed is reported as a
+    warning with its reason; nothing raises.
     """
+    packed = _plan_pass(data, balanced=False)
+    balanced = _plan_pass(data, balanced=True)
+    return balanced if len(balanced.placements) >= len(packed.placements) else packed
+
+
+def _plan_pass(data: PlanInput, *, balanced: bool) -> Plan:
     rooms = {r.id: r for r in data.rooms}
     slots_by_room: dict[int, list[PlanSlot]] = defaultdict(list)
     for s in sorted(data.slots, key=lambda s: (s.date, s.start, s.room_id)):
@@ -141,20 +151,33 @@ def plan_compute(data: PlanInput) -> Plan:
                             seconds_per_student=data.seconds_per_student)
         for room_slots in slots_by_room.values() for s in room_slots
     }
+    # Soft limit per slot for the balanced pass: capacity × the room's load factor, plus half an
+    # average class so next fit rounds to the nearest class rather than always down.
+    limit = dict(capacity)
+    sized = [c.size for c in data.classes if c.size > 0]
+    if balanced and sized:
+        total_cap = sum(capacity.values()) or 1
+        overall = sum(sized) / total_cap
+        for rid, room_slots in slots_by_room.items():
+            room_cap = sum(capacity[s.id] for s in room_slots) or 1
+            bound = sum(c.size for c in data.classes if c.size > 0 and data.department_rooms.get(c.department_id) == rid)
+            factor = min(1.0, max(overall, bound / room_cap))
+            for s in room_slots:
+                limit[s.id] = min(capacity[s.id], int(capacity[s.id] * factor + sum(sized) / len(sized) / 2))
     load = {sid: 0 for sid in capacity}
     placed: dict[int, list[int]] = defaultdict(list)   # slot id -> class ids in order
     cursor: dict[int, int] = defaultdict(int)          # room id -> index of the slot being filled
     warnings: list[PlanWarning] = []
-    largest_slot = max(capacity.values(), default=0)
 
     def try_room(room_id: int, size: int) -> int | None:
         room_slots = slots_by_room.get(room_id, [])
         for i in range(cursor[room_id], len(room_slots)):          # next fit, keeps the order
             sid = room_slots[i].id
-            if load[sid] + size <= capacity[sid]:
+            if load[sid] + size <= limit[sid]:
                 cursor[room_id] = i
                 return sid
-        for s in room_slots[:cursor[room_id]]:                     # fall back: fill earlier gaps
+        # Fall back to the full capacity: later slots first (keeps the order), then earlier gaps.
+        for s in room_slots[cursor[room_id]:] + room_slots[:cursor[room_id]]:
             if load[s.id] + size <= capacity[s.id]:
                 return s.id
         return None
