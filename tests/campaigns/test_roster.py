@@ -276,3 +276,60 @@ def test_error_in_one_row_blocks_the_whole_reimport(campaign):
     result = run(campaign, csv_bytes(rows), "r.csv", full=True)
     assert not result.committed and codes(result) == {(4, "id.check_digit")}
     assert Student.objects.get(student_no="202100001").name == "学生1"
+
+
+# --- command line --------------------------------------------------------------------------
+
+def tucai(*args) -> int:
+    from tucai.cli import main
+
+    try:
+        return main(list(args))
+    except SystemExit as exc:
+        return exc.code
+
+
+def test_cli_import_dry_run_then_commit(campaign, tmp_path, capsys):
+    path = tmp_path / "名单.csv"
+    path.write_bytes(csv_bytes(clean_rows(4)))
+    assert tucai("roster", "import", str(path), "--campaign", campaign.code, "--dry-run") == 0
+    out = capsys.readouterr().out
+    assert "created=4 updated=0 unchanged=0 deactivated=0" in out
+    assert Student.objects.count() == 0
+    assert tucai("roster", "import", str(path), "--campaign", campaign.code) == 0
+    assert "created=4" in capsys.readouterr().out and Student.objects.count() == 4
+    path.write_bytes(csv_bytes(clean_rows(2)))
+    assert tucai("roster", "import", str(path), "--campaign", campaign.code, "--full") == 0
+    assert "unchanged=2 deactivated=2" in capsys.readouterr().out
+
+
+def test_cli_import_errors_exit_1(campaign, tmp_path, capsys):
+    path = tmp_path / "messy.csv"
+    path.write_bytes(messy_gbk_csv())
+    assert tucai("roster", "import", str(path), "--campaign", campaign.code) == 1
+    captured = capsys.readouterr()
+    assert "第 3 行" in captured.out and "id.check_digit" in captured.out
+    assert "roster.invalid" in captured.err
+    assert Student.objects.count() == 0
+
+
+def test_cli_unknown_campaign_and_missing_file_exit_1(campaign, tmp_path, capsys):
+    path = tmp_path / "r.csv"
+    path.write_bytes(csv_bytes(clean_rows(1)))
+    assert tucai("roster", "import", str(path), "--campaign", "no-such") == 1
+    assert "campaign.not_found" in capsys.readouterr().err
+    assert tucai("roster", "import", str(tmp_path / "nope.csv"), "--campaign", campaign.code) == 1
+    assert tucai("roster", "import", str(tmp_path / "r.pdf"), "--campaign", campaign.code) == 1
+
+
+def test_cli_export(campaign, make_student, tmp_path, capsys):
+    s = make_student(name="=cmd|' /C calc'!A0")
+    out = tmp_path / "out.csv"
+    assert tucai("roster", "export", "--campaign", campaign.code, str(out)) == 0
+    text = out.read_bytes().decode("utf-8-sig")
+    assert s.doc_number in text and "'=cmd" in text
+    xlsx = tmp_path / "out.xlsx"
+    assert tucai("roster", "export", "--campaign", campaign.code, "--masked", str(xlsx)) == 0
+    rows = list(openpyxl.load_workbook(xlsx).worksheets[0].iter_rows(values_only=True))
+    assert rows[1][4] == s.masked_doc_number
+    assert tucai("roster", "export", "--campaign", campaign.code, str(tmp_path / "out.pdf")) == 1
