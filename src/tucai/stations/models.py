@@ -121,4 +121,18 @@ class Shot(models.Model):
 
     @property
     def failed_checks(self) -> list[dict]:
+        """Checks that failed or could not be measured (``ok`` false or null)."""
         return [c for c in (self.report or {}).get("checks", []) if not c.get("ok", True)]
+
+    @property
+    def reasons(self) -> list[dict]:
+        """What the photographer reads: the engine's error, else its retake reasons, else failed checks."""
+        report = self.report or {}
+        err = report.get("error")
+        if err:
+            return [{"id": err.get("code", ""), "message_zh": err.get("message_zh") or err.get("message", ""),
+                     "message_en": err.get("message_en", "")}]
+        if report.get("retake_reasons"):
+            return report["retake_reasons"]
+        return [{"id": c.get("id", ""), "message_zh": c.get("message_zh", ""), "message_en": c.get("message_en", "")}
+                for c in self.failed_checks]

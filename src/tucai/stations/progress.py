@@ -8,6 +8,7 @@ import io
 from dataclasses import asdict, dataclass
 
 from django.db.models import Exists, OuterRef
+from django.utils.translation import gettext_lazy as _
 
 from tucai.campaigns.models import SchoolClass, SlotAssignment, Student, StudentStatus
 from tucai.capture.models import Ticket
@@ -80,8 +81,8 @@ def progress_summary(*, campaign) -> dict:
     }
 
 
-STATUS_ZH = {"absent": "未签到", "checked_in_not_photographed": "已签到未拍摄",
-             "photographed_not_accepted": "已拍摄未通过"}
+STATUS_ZH = {"absent": _("未签到"), "checked_in_not_photographed": _("已签到未拍摄"),
+             "photographed_not_accepted": _("已拍摄未通过")}
 
 
 def progress_as_json(*, campaign) -> dict:
@@ -114,7 +115,7 @@ def _sheets(campaign) -> list[tuple[str, list[str], list[list]]]:
         ("按班级", ["班级", *head[1:]], rows([*data["classes"], data["total"]])),
         ("按拍摄室", ["拍摄室", *head[1:]], rows([*data["rooms"], data["total"]])),
         ("补拍名单", ["学号", "姓名", "班级", "学院", "拍摄室", "状态"],
-         [[a["student_no"], a["name"], a["class"], a["department"], a["room"], STATUS_ZH[a["status"]]]
+         [[a["student_no"], a["name"], a["class"], a["department"], a["room"], str(STATUS_ZH[a["status"]])]
           for a in data["absentees"]]),
     ]
 

@@ -213,8 +213,9 @@ def shot_check(*, shot_id: int) -> Shot | None:
     except Exception as exc:  # the engine must never lose a frame: record the failure instead
         log.exception("photo check failed for shot %s", shot_id)
         verdict = Verdict.ERROR
-        report = {"error": {"code": "photo.engine_failed", "message_zh": "照片检测出错，请重拍或人工判断",
-                            "message_en": f"The photo check failed: {type(exc).__name__}: {exc}"}, "checks": []}
+        report = {"verdict": "error", "checks": [], "retake_reasons": [],
+                  "error": {"code": "photo.engine_failed", "message": "照片检测出错，请重拍或人工判断",
+                            "message_en": f"The photo check failed: {type(exc).__name__}: {exc}"}}
     if verdict not in Verdict.values:
         verdict = Verdict.ERROR
     preview_name = ""
