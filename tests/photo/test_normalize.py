@@ -283,3 +283,12 @@ def test_an_already_normalised_photo_is_kept_as_it_is():
     assert n.crop == (0, 0, 480, 640) and n.scale == 1
     assert np.array_equal(n.image, img)
     assert n.geometry == geo
+
+
+def test_a_head_filling_the_frame_is_told_to_step_back():
+    img, geo, _ = make_portrait(700, 800, 350, 400, 500, texture=False)
+    with pytest.raises(NormalizeError) as ei:
+        normalize(img, geo, CHSI)
+    e = ei.value
+    assert e.code == "framing.out_of_frame" and {"top", "bottom"} <= set(e.details["sides"])
+    assert "后退" in e.message_zh and "step back" in e.message_en

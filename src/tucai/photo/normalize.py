@@ -260,11 +260,24 @@ def _out_of_frame(k, cw, ch, y_band_lo, y_band_hi, x_band_lo, x_band_hi, img_w, 
         sides = [max(over, key=lambda sd: over[sd][i])]
     zh = "、".join(_SIDE_ZH[sd] for sd in sides)
     en = ", ".join(sides)
+    # Tell the photographer what to change, not only which edge is short.
+    sset = set(sides)
+    if {"top", "bottom"} <= sset or {"left", "right"} <= sset:
+        hints = [("人像在原图中占得太满，请相机后退或缩小焦距", "the head fills too much of the frame: step back or zoom out")]
+    else:
+        hints = []
+        if "top" in sset:
+            hints.append(("头顶上方留的空间不够，请把镜头稍向上或调低座椅", "not enough room above the head: aim a little higher"))
+        if "bottom" in sset:
+            hints.append(("下方（肩部）留的空间不够，请把镜头稍向下或稍后退", "not enough room below the chin: aim a little lower"))
+        if sset & {"left", "right"}:
+            hints.append(("请让学生坐到画面中间", "centre the student in the frame"))
+    hint_zh = "；".join(h[0] for h in hints) + "，然后重拍"
+    hint_en = "; ".join(h[1] for h in hints) + ", then retake"
     return NormalizeError(
         "framing.out_of_frame",
-        f"人像离原图{zh}边太近，按规范裁剪会超出画面：请让学生居中，相机稍后退后重拍（不会用假背景补边）",
-        f"The head is too close to the {en} edge of the original; a crop meeting the spec would leave the "
-        "picture. Centre the student, step back a little and retake (no invented background is added)",
+        f"按规范裁剪会超出原图{zh}边（不会用假背景补边）：{hint_zh}",
+        f"A crop meeting the spec would leave the original at the {en} (no invented background is added): {hint_en}",
         details={"sides": sides, "overflow_px": {sd: round(float(over[sd][i]), 1) for sd in sides}})
 
 
