@@ -49,3 +49,21 @@ def make_ticket(campaign, room, make_student):
 def user_factory(db):
     """The root conftest's make_user(username, institution=, role=)."""
     return make_user
+
+
+@pytest.fixture
+def allow_db_in_playwright(monkeypatch):
+    """Playwright's sync API runs an event loop in this thread; Django then refuses ORM calls from
+    the test body. List this fixture before ``browser`` so test setup can still write data."""
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture
+def project_static(settings):
+    """Serve src/tucai/static (htmx, tucai.css) in live_server tests. settings.py does not list it
+    in STATICFILES_DIRS yet (requested); without it htmx is a 404 and nothing polls."""
+    import tucai
+
+    static = Path(tucai.__file__).parent / "static"
+    if static not in [Path(p) for p in getattr(settings, "STATICFILES_DIRS", [])]:
+        settings.STATICFILES_DIRS = [*getattr(settings, "STATICFILES_DIRS", []), static]

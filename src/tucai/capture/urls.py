@@ -5,6 +5,7 @@ from tucai.capture import views_codes, views_desk, views_queue, views_student
 app_name = "capture"
 urlpatterns: list = [
     # queue at the camera (the station page includes the controls fragment) and the public display
+    path("queue/<int:room_id>/<str:day>/", views_queue.queue_page, name="queue_page"),
     path("queue/<int:room_id>/<str:day>/controls/", views_queue.queue_controls, name="queue_controls"),
     path("queue/<int:room_id>/<str:day>/<slug:action>/", views_queue.queue_action, name="queue_action"),
     path("display/<int:room_id>/<str:day>/", views_queue.display, name="display"),

@@ -105,3 +105,12 @@ def display_fragment(request, room_id: int, day: str):
     """Polled every second by the display: two small indexed queries."""
     room = get_object_or_404(Room, pk=room_id)
     return render(request, "capture/_display.html", selectors.queue_board(room=room, date=parse_day(day)))
+
+
+@login_required
+@require_http_methods(["GET"])
+def queue_page(request, room_id: int, day: str):
+    """A bare calling page for a room (without a station): the controls fragment plus the board."""
+    room = _room_for(request, room_id, "queue.operate")
+    return render(request, "capture/queue_page.html", {"room": room, "day": parse_day(day),
+                                                       "campaign_id": _int(request.GET.get("campaign"))})

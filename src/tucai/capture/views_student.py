@@ -23,7 +23,8 @@ SESSION_KEY = "tucai_capture_students"  # {campaign id: student id}
 
 
 def qr_svg(text: str, *, scale: int = 6) -> str:
-    return segno.make(text, error="m").svg_inline(scale=scale, border=2)
+    # No fixed size: a viewBox lets CSS scale the code to the phone or the printed card.
+    return segno.make(text, error="m").svg_inline(scale=scale, border=2, omitsize=True)
 
 
 def session_student(request, campaign) -> Student | None:

@@ -1,0 +1,91 @@
+"""Browser walk: the student's code page → scan at the desk (typed into the scanner field) → the
+number on the public display and on the student's phone, then called at the camera."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.test import Client
+
+
+def _session_cookie(user, live_server):
+    c = Client()
+    c.force_login(user)
+    return {"name": "sessionid", "value": c.cookies["sessionid"].value, "url": live_server.url}
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_code_page_desk_display(allow_db_in_playwright, browser, live_server, artifacts_dir, campaign, room, day,
+                                make_student, operator_user, project_static):
+    from tucai.capture.models import Ticket
+
+    students = [make_student(name=f"前面{i}") for i in range(2)]  # two students ahead in the queue
+    me = make_student(name="林小雨")
+    from tucai.capture.services.checkin import checkin_perform
+
+    for s in students:
+        checkin_perform(campaign=campaign, room=room, date=day, student=s)
+    day_s = day.isoformat()
+
+    # 1. The student signs in on the phone and sees the QR code.
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
+                                locale="zh-CN")
+    p = phone.new_page()
+    p.goto(f"{live_server.url}/capture/c/{campaign.code}/me/login/")
+    p.fill("input[name=student_no]", me.student_no)
+    p.fill("input[name=doc_tail]", me.doc_number[-6:].lower())
+    p.click("button[type=submit]")
+    p.wait_for_selector("#my-qr svg")
+    token = p.inner_text("#my-token").strip()
+    assert token.startswith("TC1")
+    p.screenshot(path=str(artifacts_dir / "capture_1_student_code.png"), full_page=True)
+
+    # 2. The operator types the token into the scanner field (a keyboard-wedge scanner does exactly this).
+    desk_ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    desk_ctx.add_cookies([_session_cookie(operator_user, live_server)])
+    d = desk_ctx.new_page()
+    d.goto(f"{live_server.url}/capture/desk/{campaign.pk}/{room.pk}/{day_s}/?desk=A")
+    assert d.evaluate("document.activeElement.id") == "scan-code"  # autofocus: the scanner types here
+    d.keyboard.type(token)
+    d.keyboard.press("Enter")
+    d.wait_for_selector(".result[data-result=issued]")
+    number = int(d.get_attribute(".result", "data-number"))
+    assert number == len(students) + 1
+    assert d.inner_text(".student-name") == "林小雨"
+    assert d.inner_text(".doc") == me.masked_doc_number
+    d.screenshot(path=str(artifacts_dir / "capture_2_desk_issued.png"), full_page=True)
+    # Scan again: the same number comes back.
+    d.keyboard.type(token)
+    d.keyboard.press("Enter")
+    d.wait_for_selector(".result[data-result=repeat]")
+    assert int(d.get_attribute(".result", "data-number")) == number
+    # A tampered code is refused with its reason.
+    d.keyboard.type(token[:-1] + ("A" if token[-1] != "A" else "B"))
+    d.keyboard.press("Enter")
+    d.wait_for_selector(".result[data-result=refused][data-reason='code.forged']")
+    d.screenshot(path=str(artifacts_dir / "capture_3_desk_refused.png"), full_page=True)
+    assert Ticket.objects.filter(date=day).count() == len(students) + 1
+
+    # 3. The public display shows the number among the next ones, then as "now serving".
+    tv = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="zh-CN").new_page()
+    tv.goto(f"{live_server.url}/capture/display/{room.pk}/{day_s}/")
+    tv.wait_for_selector(f".next-number[data-number='{number}']")
+    p.wait_for_selector("#my-number")
+    assert p.inner_text("#my-number").strip() == str(number)
+    assert re.search(r"前面还有\s*2\s*人", p.inner_text("#me-status"))
+
+    # 4. At the camera: call next three times through the queue controls fragment.
+    cam = desk_ctx.new_page()
+    cam.goto(f"{live_server.url}/capture/queue/{room.pk}/{day_s}/")
+    for i in range(1, 4):
+        cam.click(".queue-call-next")
+        cam.wait_for_selector(f".queue-serving li[data-number='{i}']")
+    tv.wait_for_selector(f".serving-number[data-number='{number}']", timeout=5000)
+    tv.screenshot(path=str(artifacts_dir / "capture_4_display.png"))
+    p.wait_for_selector("#my-state[data-state=called]", timeout=5000)
+    p.screenshot(path=str(artifacts_dir / "capture_5_student_called.png"), full_page=True)
+    cam.screenshot(path=str(artifacts_dir / "capture_6_queue_controls.png"), full_page=True)
+    phone.close()
+    desk_ctx.close()
