@@ -44,7 +44,7 @@ def test_office_moves_a_class_and_sees_conflict_warning(browser, live_server, ar
     # A legal move: 无人机1213 from 16:00 to 14:30 in room 1 (htmx swaps the board in place).
     item = page.locator('li[data-class="无人机1213"]')
     item.locator("select").select_option(str(target.pk))
-    item.locator("button").click()
+    item.locator("button:has-text('移动')").click()
     page.wait_for_selector(".flash.done")
     assert page.url.endswith("/c/demo-2024/schedule/")
     assert page.locator(f'td[data-slot="{target.pk}"] li[data-class="无人机1213"]').count() == 1
@@ -54,7 +54,7 @@ def test_office_moves_a_class_and_sees_conflict_warning(browser, live_server, ar
     # An illegal move: 电商1211 (管理艺术学院, room 1) into room 2 is refused with the reason.
     item = page.locator('li[data-class="电商1211"]')
     item.locator("select").select_option(str(room2_first.pk))
-    item.locator("button").click()
+    item.locator("button:has-text('移动')").click()
     page.wait_for_selector('.flash.conflict[data-code="schedule.wrong_room"]')
     warning = page.inner_text('.flash.conflict[data-code="schedule.wrong_room"]')
     assert "电商1211" in warning and "一会议室" in warning
@@ -66,6 +66,14 @@ def test_office_moves_a_class_and_sees_conflict_warning(browser, live_server, ar
     first = TimeSlot.objects.get(campaign=campaign, start="08:00", room__name="一会议室")
     item = page.locator('li[data-class="会计1212"]')
     item.locator("select").select_option(str(first.pk))
-    item.locator("button").click()
+    item.locator("button:has-text('移动')").click()
     page.wait_for_selector('.flash.conflict[data-code="schedule.over_capacity"]')
     assert "超过容量 180 人" in page.inner_text('.flash.conflict[data-code="schedule.over_capacity"]')
+    page.screenshot(path=str(artifacts_dir / "schedule-over-capacity.png"), full_page=False)
+
+    # The printable notice follows the board: 无人机1213 is now listed at 14:30–16:00.
+    page.click("a:has-text('查看通知')")
+    page.wait_for_selector("article.notice")
+    room1 = page.locator('.schedule p.room[data-room="博学楼（图书馆）一会议室"]').all_inner_texts()
+    assert any(line.startswith("博学楼（图书馆）一会议室：电气1213") and line.endswith("无人机1213。") for line in room1)
+    page.screenshot(path=str(artifacts_dir / "notice-page.png"), full_page=True)

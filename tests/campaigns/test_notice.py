@@ -142,3 +142,27 @@ def test_schedule_move_view_checks_permission_and_reports_conflicts(demo, client
     # A class of another campaign is not offered.
     r = client.post(url, {"school_class": 999999, "slot": room2.pk}, HTTP_HX_REQUEST="true")
     assert 'data-code="schedule.bad_request"' in r.content.decode()
+
+
+def test_schedule_board_reorder_unassign_and_replan(demo, client):
+    from conftest import make_user
+
+    from tucai.campaigns.models import SchoolClass, SlotAssignment
+
+    make_user("office2", institution=demo.institution, role="office")
+    client.login(username="office2", password="pw-Tucai-2024!")
+    cls = SchoolClass.objects.get(campaign=demo, name="电商1212")
+    slot = cls.assignment.slot
+    move = reverse("campaigns:schedule_move", args=["demo-2024"])
+    r = client.post(move, {"school_class": cls.pk, "slot": slot.pk, "position": 0}, HTTP_HX_REQUEST="true")
+    assert r.status_code == 200
+    assert list(SlotAssignment.objects.filter(slot=slot).order_by("position").values_list(
+        "school_class__name", flat=True))[:2] == ["电商1212", "电商1211"]
+    r = client.post(reverse("campaigns:schedule_unassign", args=["demo-2024"]), {"school_class": cls.pk})
+    assert r.status_code == 302                                      # plain form post: back to the page
+    assert not SlotAssignment.objects.filter(school_class=cls).exists()
+    page = client.get(reverse("campaigns:schedule_page", args=["demo-2024"])).content.decode()
+    assert "未安排的班级" in page and 'data-class="电商1212"' in page
+    r = client.post(reverse("campaigns:schedule_plan", args=["demo-2024"]), HTTP_HX_REQUEST="true")
+    assert r.status_code == 200 and "已自动排期：54 个班级" in r.content.decode()
+    assert SlotAssignment.objects.filter(slot__campaign=demo).count() == 54
