@@ -40,12 +40,32 @@ class SchoolClassAdmin(admin.ModelAdmin):
 
 @admin.register(m.Student)
 class StudentAdmin(admin.ModelAdmin):
-    list_display = ["student_no", "name", "gender", "school_class", "doc_type", "masked_doc", "status", "is_demo"]
+    list_display = ["student_no", "name", "gender", "school_class", "department", "doc_type", "masked_doc", "status",
+                    "is_demo"]
     list_filter = ["campaign", "status", "gender", "doc_type", "school_class__department", "is_demo"]
-    search_fields = ["student_no", "name", "doc_number"]
+    search_fields = ["student_no", "name", "doc_number", "school_class__name"]
     autocomplete_fields = ["campaign", "school_class"]
-    list_select_related = ["school_class"]
+    list_select_related = ["school_class", "school_class__department"]
     list_per_page = 100
+    readonly_fields = ["updated_at"]
+    # The changelist links to the roster import page of each campaign the user may import into.
+    change_list_template = "campaigns/roster/admin_student_change_list.html"
+
+    def changelist_view(self, request, extra_context=None):
+        from tucai.accounts.selectors import user_can
+
+        campaigns = m.Campaign.objects.select_related("institution").order_by("-graduation_year", "code")
+        chosen = request.GET.get("campaign__id__exact")
+        if chosen:
+            campaigns = campaigns.filter(pk=chosen)
+        extra_context = {**(extra_context or {}), "roster_campaigns": [
+            c for c in campaigns[:20] if user_can(user=request.user, institution_id=c.institution_id,
+                                                   perm="roster.import")]}
+        return super().changelist_view(request, extra_context=extra_context)
+
+    @admin.display(description=_("学院"), ordering="school_class__department__name")
+    def department(self, obj):
+        return obj.school_class.department
 
     @admin.display(description=_("证件号码"))
     def masked_doc(self, obj):
@@ -67,6 +87,28 @@ class StudentAdmin(admin.ModelAdmin):
         audit_record(actor=request.user, action="student.delete", obj=obj,
                      changes={k: [v, None] for k, v in snapshot(obj).items()}, note="admin")
         super().delete_model(request, obj)
+
+
+@admin.register(m.ImportJob)
+class ImportJobAdmin(admin.ModelAdmin):
+    """Read-only history of web roster imports; the work happens on the roster pages."""
+
+    list_display = ["created_at", "campaign", "filename", "full", "status", "rows_total", "error_count",
+                    "created_by"]
+    list_filter = ["campaign", "status", "full"]
+    search_fields = ["filename"]
+    list_select_related = ["campaign", "created_by"]
+    readonly_fields = [f.name for f in m.ImportJob._meta.fields]
+
+    @admin.display(description=_("错误数"))
+    def error_count(self, obj):
+        return len(obj.errors or [])
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(m.Room)
