@@ -117,6 +117,8 @@ def demo_students(*, class_name: str, class_index: int, graduation_year: int, us
 ACCOUNTS = (("admin", None, "超级管理员"), ("office", "office", "教务处"), ("operator", "operator", "采集单位操作员"),
             ("monitor", "monitor", "班长（电商1211）"))
 CREDENTIALS_FILE = "demo-admin.txt"
+# Letters and digits without look-alikes (0/O, 1/l/I): easy to read off a terminal and type.
+PASSWORD_ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
 def _read_credentials(path: Path) -> dict[str, str]:
@@ -157,7 +159,7 @@ def _accounts(*, institution: Institution, monitor_class: SchoolClass, path: Pat
         user = User.objects.filter(username=username).first()
         if user is None or username not in creds:
             # New user, or the file was lost: a fresh random password, written down below.
-            creds[username] = secrets.token_urlsafe(12)
+            creds[username] = "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(16))
             changed = True
             if user is None:
                 user = User(username=username, display_name=_label)
