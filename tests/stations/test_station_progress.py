@@ -95,3 +95,13 @@ def test_progress_page_and_exports(client, office_user, scene):
     assert r.status_code == 200 and r["Content-Type"].startswith("application/vnd.openxmlformats")
     r = client.get(url, {"export": "csv", "sheet": "按班级"})
     assert r.status_code == 200 and "应拍" in r.content.decode("utf-8-sig")
+
+
+def test_unscheduled_class_counts_under_the_room_of_check_in(campaign, school_class, make_student, room,
+                                                             make_ticket):
+    checked = make_student()
+    make_student()
+    make_ticket(state="waiting", student=checked)
+    data = progress_summary(campaign=campaign)
+    by_room = {r.label: (r.expected, r.checked_in) for r in data["rooms"]}
+    assert by_room == {str(room): (1, 1), "未安排": (1, 0)}

@@ -7,10 +7,10 @@ import csv
 import io
 from dataclasses import asdict, dataclass
 
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils.translation import gettext_lazy as _
 
-from tucai.campaigns.models import SchoolClass, SlotAssignment, Student, StudentStatus
+from tucai.campaigns.models import Room, SchoolClass, SlotAssignment, Student, StudentStatus
 from tucai.capture.models import Ticket
 from tucai.stations.models import ACCEPTED_STATES, Shot
 
@@ -40,22 +40,28 @@ def _students(campaign):
                 has_ticket=Exists(Ticket.objects.filter(student=OuterRef("pk"), campaign=campaign)),
                 has_shot=Exists(Shot.objects.filter(student=OuterRef("pk"))),
                 has_accepted=Exists(Shot.objects.filter(student=OuterRef("pk"), state__in=ACCEPTED_STATES)),
+                ticket_room_id=Subquery(Ticket.objects.filter(student=OuterRef("pk"), campaign=campaign)
+                                        .order_by("-date", "-pk").values("room_id")[:1]),
             )
-            .values("pk", "student_no", "name", "school_class_id", "has_ticket", "has_shot", "has_accepted"))
+            .values("pk", "student_no", "name", "school_class_id", "has_ticket", "has_shot", "has_accepted",
+                    "ticket_room_id"))
 
 
 def progress_summary(*, campaign) -> dict:
-    """Counts per class, per room (the class's assigned room) and in total, and the absentees."""
+    """Counts per class, per room (the class's planned room, else the room the student checked in at)
+    and in total, and the absentees."""
     classes = {c.pk: c for c in SchoolClass.objects.filter(campaign=campaign).select_related("department")}
     room_of = {a.school_class_id: a.slot.room for a in
                SlotAssignment.objects.filter(school_class__campaign=campaign).select_related("slot__room")}
+    rooms = {r.pk: r for r in Room.objects.filter(institution_id=campaign.institution_id)}
     by_class: dict[int, Row] = {pk: Row(key=str(pk), label=c.name) for pk, c in classes.items()}
     by_room: dict[str, Row] = {}
     total = Row(key="total", label="合计")
     absentees = []
     for s in _students(campaign):
         cid = s["school_class_id"]
-        room = room_of.get(cid)
+        # The planned room of the class; for a class not on the schedule, where the student checked in.
+        room = room_of.get(cid) or rooms.get(s["ticket_room_id"])
         rkey = str(room.pk) if room else "-"
         rrow = by_room.setdefault(rkey, Row(key=rkey, label=str(room) if room else "未安排"))
         for row in (by_class[cid], rrow, total):

@@ -108,7 +108,9 @@ def station_live(request, pk: int):
     ctx = _live_context(request, station)
     if request.GET.get("v") == ctx["version"]:
         return HttpResponse(status=204)
-    return render(request, "stations/_live.html", ctx)
+    resp = render(request, "stations/_live.html", ctx)
+    resp["HX-Trigger"] = "station-changed"
+    return resp
 
 
 @login_required
@@ -209,7 +211,9 @@ def shot_action(request, pk: int, action: str):
 def _respond(request, station, *, error=None, notice=""):
     ctx = _live_context(request, station, error=error, notice=notice)
     if request.headers.get("HX-Request"):
-        return render(request, "stations/_live.html", ctx, status=200)
+        resp = render(request, "stations/_live.html", ctx, status=200)
+        resp["HX-Trigger"] = "station-changed"
+        return resp
     if error is not None:
         ctx.update(queue_url="", day=timezone.localdate())
         return render(request, "stations/station.html", ctx, status=400)
