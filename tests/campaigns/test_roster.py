@@ -280,7 +280,17 @@ def test_error_in_one_row_blocks_the_whole_reimport(campaign):
 
 # --- command line --------------------------------------------------------------------------
 
+@pytest.fixture(autouse=True)
+def keep_test_connection(monkeypatch):
+    # run_from_argv closes all connections when a command ends, which would end the test's
+    # transaction on PostgreSQL.
+    from django.db import connections
+
+    monkeypatch.setattr(connections, "close_all", lambda: None)
+
+
 def tucai(*args) -> int:
+    """Run ``tucai ARGS`` in-process (against the test database) and return its exit status."""
     from tucai.cli import main
 
     try:
