@@ -26,11 +26,11 @@ demo: venv
 
 # SQLite always; PostgreSQL too when TUCAI_TEST_POSTGRES=1 (CI sets it) or via `make test-postgres`.
 test: venv system-deps
-	$(BIN)/pytest $(PYTEST_ARGS)
+	TUCAI_DB_CONN_MAX_AGE=0 $(BIN)/pytest $(PYTEST_ARGS)
 	@if [ "$${TUCAI_TEST_POSTGRES:-0}" = "1" ]; then $(MAKE) --no-print-directory test-postgres; fi
 
 test-postgres: venv
-	TUCAI_DATABASE_URL=$(PG_URL) $(BIN)/pytest $(PYTEST_ARGS)
+	TUCAI_DB_CONN_MAX_AGE=0 TUCAI_DATABASE_URL=$(PG_URL) $(BIN)/pytest $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
