@@ -50,6 +50,7 @@ class _Models:
         self._lock = threading.Lock()
         self.run_lock = threading.Lock()
         self.detector = None
+        self.detector_short = None
         self.mesh = None
         self.segmenter = None
 
@@ -61,6 +62,8 @@ class _Models:
 
                     sol = mp.solutions
                     self.detector = sol.face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.3)
+                    self.detector_short = sol.face_detection.FaceDetection(model_selection=0,
+                                                                           min_detection_confidence=0.3)
                     self.mesh = sol.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1,
                                                        refine_landmarks=True, min_detection_confidence=0.3)
                     self.segmenter = sol.selfie_segmentation.SelfieSegmentation(model_selection=0)
@@ -76,6 +79,7 @@ def warm_up() -> None:
     img = np.full((256, 256, 3), 128, np.uint8)
     with m.run_lock:
         m.detector.process(img)
+        m.detector_short.process(img)
         m.mesh.process(img)
         m.segmenter.process(img)
 
@@ -84,6 +88,7 @@ def warm_up() -> None:
 class Face:
     box: tuple[float, float, float, float]   # x, y, w, h (analysis px)
     score: float
+    source: str = "full"                     # full | short | tile: which detector pass found it
 
     @property
     def width(self) -> float:
@@ -131,23 +136,59 @@ class Analysis:
         return self.landmarks[list(idx), :2]
 
 
-def _detect(rgb: np.ndarray, m: _Models) -> list[Face]:
+def _run_detector(det, rgb: np.ndarray, m: _Models, dx: float = 0.0, dy: float = 0.0,
+                  source: str = "full") -> list[Face]:
     h, w = rgb.shape[:2]
     with m.run_lock:
-        res = m.detector.process(rgb)
+        res = det.process(rgb)
     out = []
     for d in res.detections or []:
         bb = d.location_data.relative_bounding_box
         x, y, bw, bh = bb.xmin * w, bb.ymin * h, bb.width * w, bb.height * h
         if bw <= 2 or bh <= 2:
             continue
-        out.append(Face((x, y, bw, bh), float(d.score[0])))
-    out.sort(key=lambda f: f.box[2] * f.box[3], reverse=True)
+        out.append(Face((x + dx, y + dy, bw, bh), float(d.score[0]), source))
     return out
 
 
+def _overlap(a: Face, b: Face) -> float:
+    """Intersection over the smaller box (a face found twice, or a tile's half face inside a whole one)."""
+    ax, ay, aw, ah = a.box
+    bx, by, bw, bh = b.box
+    iw = max(0.0, min(ax + aw, bx + bw) - max(ax, bx))
+    ih = max(0.0, min(ay + ah, by + bh) - max(ay, by))
+    return iw * ih / max(1e-6, min(aw * ah, bw * bh))
+
+
+def _merge(faces: list[Face]) -> list[Face]:
+    kept: list[Face] = []
+    for f in sorted(faces, key=lambda f: f.score, reverse=True):
+        if all(_overlap(f, k) < 0.4 for k in kept):
+            kept.append(f)
+    kept.sort(key=lambda f: f.box[2] * f.box[3], reverse=True)
+    return kept
+
+
+def _detect(rgb: np.ndarray, m: _Models) -> list[Face]:
+    """Both MediaPipe detectors on the whole image (the short-range one finds close-ups the full-range
+    one misses); overlapping 2×2 tiles when neither found a face (crowds of small faces)."""
+    h, w = rgb.shape[:2]
+    faces = _run_detector(m.detector, rgb, m) + _run_detector(m.detector_short, rgb, m, source="short")
+    faces = _merge(faces)
+    if not faces:
+        th, tw = int(h * 0.55), int(w * 0.55)
+        for y0 in (0, h - th):
+            for x0 in (0, w - tw):
+                tile = np.ascontiguousarray(rgb[y0:y0 + th, x0:x0 + tw])
+                faces += _run_detector(m.detector, tile, m, x0, y0, source="tile")
+        faces = _merge(faces)
+    return faces
+
+
 def _select_faces(dets: list[Face], profile: Profile) -> list[Face]:
-    good = [f for f in dets if f.score >= profile.face_score_min]
+    floor = {"full": profile.face_score_min, "short": profile.face_short_score_min,
+             "tile": profile.face_tile_score_min}
+    good = [f for f in dets if f.score >= floor[f.source]]
     if not good:
         return []
     big = max(f.width for f in good)

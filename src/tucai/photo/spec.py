@@ -67,37 +67,43 @@ class Profile:
     face_width: Band = Band(180, 300)
     centre_tolerance_px: float = 24.0        # TUCAI: |face centre − canvas centre|
     # Pose (degrees), ISO19794.
-    max_yaw: float = 5.0
-    max_pitch: float = 5.0
+    # ISO19794 asks ±5° yaw/pitch; our landmark estimate scatters ±5° on faces labelled frontal, so the
+    # working limits add that margin (TUCAI, tuned with bench/photo_eval.py). Roll is measured precisely
+    # (the line through the irises) and keeps the ISO value.
+    max_yaw: float = 12.0
+    max_pitch: float = 14.0
     max_roll: float = 8.0
     # Heuristic thresholds (TUCAI), tuned on ../shared/faces.
-    eye_open_min: float = 0.18               # eye aspect ratio (lid gap / eye width)
+    eye_open_min: float = 0.15               # eye aspect ratio (lid gap / eye width)
     mouth_closed_max: float = 0.08           # inner-lip gap / mouth width
-    background_delta_e_max: float = 18.0     # CIEDE2000 distance of the background to the nearest allowed colour
-    background_uniform_max: float = 6.0      # std of background lightness (L*), shadows/gradient
-    background_gradient_max: float = 8.0     # L* difference between background regions
+    background_delta_e_max: float = 7.0      # CIEDE2000 distance of the background to the nearest allowed colour
+    background_uniform_max: float = 12.0     # half the p5–p95 spread of background L* (shadows, unevenness)
+    background_gradient_max: float = 15.0    # max − min median L* over a 3×3 grid of the background (gradient)
+    background_chroma_spread_max: float = 5.0  # half the p5–p95 spread of a*, b* (coloured objects = clutter)
     clothing_delta_e_min: float = 20.0       # clothing must differ from background at least this much
     forbidden_clothing_hues: tuple[str, ...] = ("blue", "yellow", "green", "purple")   # NOTICE2024 (blue bg)
     shoulder_tilt_max_deg: float = 5.0
     exposure_face_l: Band = Band(35.0, 85.0)  # mean L* of the face skin
     clipped_max_fraction: float = 0.02       # share of face pixels blown out or crushed
-    contrast_min: float = 20.0               # std of L* over the face
-    lighting_balance_max: float = 0.18       # |L(left half) − L(right half)| / L(face)
-    sharpness_min: float = 60.0              # variance of Laplacian on the face at 480×640 scale
+    contrast_min: float = 40.0               # L* p98 − p2 over the cropped photo (washed-out, hazy pictures)
+    lighting_balance_max: float = 0.25       # |L(left half) − L(right half)| / L(face)
+    sharpness_min: float = 44.0              # variance of Laplacian on the face, face ≤ 240 px wide (never upscaled)
     glare_max_fraction: float = 0.015        # share of near-white specular pixels in the eye regions
-    tint_max: float = 0.45                   # lens darkening vs. cheek brightness (1 = as dark as pupils)
+    tint_max: float = 0.85                   # under-eye darkening vs. cheeks + colour shift/40 (see checks/glasses)
     min_source_face_width_px: int = 180      # the original must give at least 1:1 pixels for the face
     max_upscale: float = 1.0                 # TUCAI: output px per original px; >1 would invent detail
-    head_cover_max: float = 0.5              # TUCAI heuristic score
+    head_cover_max: float = 0.6              # TUCAI heuristic score (checks/headwear.head_cover_score)
     # Face detection (TUCAI, tuned on ../shared/faces): a detection counts as a face when its score
     # reaches face_score_min and its box is at least face_rel_size_min × the largest face's width
     # (blurred crowds behind the subject are not "faces" of the photo).
-    face_score_min: float = 0.5
+    face_score_min: float = 0.5              # full-range detector on the whole image
+    face_short_score_min: float = 0.75       # short-range detector (close-ups); lower scores were false faces
+    face_tile_score_min: float = 0.8         # full-range detector on 2×2 tiles (crowds)
     face_rel_size_min: float = 0.3
     # Pose offsets (TUCAI): what the landmark estimate reads on a level, frontal face.
-    pitch_offset_deg: float = 0.0
-    hair_eyebrows_max: float = 0.5           # share of the brow band darker than skin like hair
-    background_texture_max: float = 6.0      # mean gradient magnitude (L*/px at 480 wide) of the background
+    pitch_offset_deg: float = 6.0            # median pitch read on the dev set's frontal faces
+    hair_eyebrows_max: float = 0.6           # share of the brow band darker than skin like hair
+    background_texture_max: float = 0.6      # mean |∇L*| per px of the background at 240 px wide (clutter)
     clothing_chroma_min: float = 12.0        # below this C*ab the clothing counts as neutral (any hue allowed)
     # A photo passes only if these checks could be measured (None on one of them means retake: we
     # cannot vouch for it). The others may be unmeasurable (no glasses to judge, shoulders out of frame).
@@ -127,17 +133,19 @@ SOURCES: dict[str, str] = {
     "size_kb": "XINHUA_HN (generally 20–40 KB; other units differ: see the profiles below)",
     "backgrounds": "CHSI2017 (light blue RGB(100,197,255), white, light grey 240)",
     "preferred_background": "XINHUA_HN", "crown_y": "CHSI2017", "eye_y": "CHSI2017", "face_width": "CHSI2017",
-    "max_yaw": "ISO19794", "max_pitch": "ISO19794", "max_roll": "ISO19794",
+    "max_yaw": "ISO19794 (±5°) + TUCAI measurement margin", "max_pitch": "ISO19794 (±5°) + TUCAI measurement margin",
+    "max_roll": "ISO19794",
     "forbidden_clothing_hues": "NOTICE2024",
     # Everything else on Profile is TUCAI: a heuristic threshold tuned on ../shared/faces with
     # bench/photo_eval.py, not a rule of the spec (the report flags those checks as heuristics).
     "eye_open_min": "TUCAI", "mouth_closed_max": "TUCAI", "background_delta_e_max": "TUCAI",
-    "background_uniform_max": "TUCAI", "background_gradient_max": "TUCAI", "background_texture_max": "TUCAI",
+    "background_uniform_max": "TUCAI", "background_gradient_max": "TUCAI", "background_chroma_spread_max": "TUCAI", "background_texture_max": "TUCAI",
     "clothing_delta_e_min": "TUCAI", "clothing_chroma_min": "TUCAI", "clothing_hues": "TUCAI",
     "shoulder_tilt_max_deg": "TUCAI", "exposure_face_l": "TUCAI", "clipped_max_fraction": "TUCAI",
     "contrast_min": "TUCAI", "lighting_balance_max": "TUCAI", "sharpness_min": "TUCAI",
     "glare_max_fraction": "TUCAI", "tint_max": "TUCAI", "min_source_face_width_px": "TUCAI",
-    "max_upscale": "TUCAI", "head_cover_max": "TUCAI", "face_score_min": "TUCAI", "face_rel_size_min": "TUCAI",
+    "max_upscale": "TUCAI", "head_cover_max": "TUCAI", "face_score_min": "TUCAI", "face_short_score_min": "TUCAI",
+    "face_tile_score_min": "TUCAI", "face_rel_size_min": "TUCAI",
     "pitch_offset_deg": "TUCAI", "hair_eyebrows_max": "TUCAI", "centre_tolerance_px": "TUCAI",
     "required_measurable": "TUCAI",
 }

@@ -75,17 +75,42 @@ class Context:
 
     @cached_property
     def lab(self) -> np.ndarray:
-        """CIE L*a*b* of the analysis image (L 0..100), float32."""
-        return cv2.cvtColor(self.a.rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+        """CIE L*a*b* of the whole analysis image (L 0..100), float32. The checks use :meth:`lab_at`
+        on the regions they need instead (a full conversion costs more than all checks together)."""
+        return to_lab(self.a.rgb)
+
+    def lab_at(self, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
+        """L*a*b* of a region (analysis px, clipped to the image), cached per region."""
+        h, w = self.a.rgb.shape[:2]
+        key = ("lab", max(0, x0), max(0, y0), min(w, x1), min(h, y1))
+        if key not in self.cache:
+            _, a0, b0, a1, b1 = key
+            self.cache[key] = to_lab(self.a.rgb[b0:b1, a0:a1])
+        return self.cache[key]
 
     @cached_property
     def grey(self) -> np.ndarray:
         return cv2.cvtColor(self.a.rgb, cv2.COLOR_RGB2GRAY)
 
-    def poly_mask(self, idx, *, dilate: int = 0) -> np.ndarray:
+    @cached_property
+    def roi(self) -> tuple[int, int, int, int]:
+        """The face's neighbourhood (face oval, brows, a strip of forehead), where face masks live."""
         h, w = self.a.rgb.shape[:2]
-        m = np.zeros((h, w), np.uint8)
-        pts = np.round(self.a.pts(idx)).astype(np.int32)
+        pts = self.a.landmarks[:, :2]
+        fw = float(pts[:, 0].max() - pts[:, 0].min())
+        x0, y0 = pts.min(axis=0) - (0.1 * fw, 0.4 * fw)
+        x1, y1 = pts.max(axis=0) + 0.1 * fw
+        return int(max(0, x0)), int(max(0, y0)), int(min(w, x1 + 1)), int(min(h, y1 + 1))
+
+    @property
+    def roi_lab(self) -> np.ndarray:
+        return self.lab_at(*self.roi)
+
+    def poly_mask(self, idx, *, dilate: int = 0) -> np.ndarray:
+        """Filled convex hull of landmarks ``idx``, in ROI coordinates (index ``roi_lab`` with it)."""
+        x0, y0, x1, y1 = self.roi
+        m = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        pts = np.round(self.a.pts(idx) - (x0, y0)).astype(np.int32)
         cv2.fillPoly(m, [cv2.convexHull(pts)], 1)
         if dilate > 0:
             m = cv2.dilate(m, np.ones((dilate, dilate), np.uint8))
@@ -106,7 +131,7 @@ class Context:
         m = self.poly_mask(an.CHEEK_PATCH_R) | self.poly_mask(an.CHEEK_PATCH_L)
         if m.sum() < 20:
             return None
-        return np.median(self.lab[m], axis=0)
+        return np.median(self.roi_lab[m], axis=0)
 
     @cached_property
     def window(self) -> tuple[int, int, int, int] | None:
@@ -170,6 +195,10 @@ def ciede2000(lab1, lab2) -> float:
     Sc, Sh = 1 + 0.045 * Cpm, 1 + 0.015 * Cpm * T
     Rt = -np.sin(np.radians(2 * dtheta)) * Rc
     return float(np.sqrt((dLp / Sl) ** 2 + (dCp / Sc) ** 2 + (dHp / Sh) ** 2 + Rt * (dCp / Sc) * (dHp / Sh)))
+
+
+def to_lab(rgb: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(np.ascontiguousarray(rgb).astype(np.float32) * (1.0 / 255.0), cv2.COLOR_RGB2Lab)
 
 
 def rgb_to_lab(rgb: tuple[int, int, int]) -> np.ndarray:

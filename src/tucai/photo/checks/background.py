@@ -7,7 +7,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from tucai.photo.checks._base import NO_FACE, CheckResult, Context, ciede2000, result, rgb_to_lab
+from tucai.photo.checks._base import NO_FACE, CheckResult, Context, ciede2000, result, rgb_to_lab, to_lab
 
 WORK_WIDTH = 240  # the background is measured at this width (texture in L*/px at this scale)
 
@@ -22,7 +22,7 @@ def background_pixels(ctx: Context) -> dict | None:
         x0, y0, x1, y1 = win
         f = WORK_WIDTH / (x1 - x0)
         size = (WORK_WIDTH, max(8, round((y1 - y0) * f)))
-        lab = cv2.resize(ctx.lab[y0:y1, x0:x1], size, interpolation=cv2.INTER_AREA)
+        lab = to_lab(cv2.resize(a.rgb[y0:y1, x0:x1], size, interpolation=cv2.INTER_AREA))
         person = cv2.resize(a.mask[y0:y1, x0:x1], size, interpolation=cv2.INTER_LINEAR) > 0.1
         # Stay clear of the outline (hair strands, matting halo).
         k = max(3, round(0.06 * ctx.face_w * f)) | 1
@@ -92,7 +92,7 @@ def uniform_features(ctx: Context) -> dict | None:
 def check_uniform(ctx: Context) -> CheckResult:
     p = ctx.profile
     lim = {"spread": p.background_uniform_max, "gradient": p.background_gradient_max,
-           "texture": p.background_texture_max}
+           "texture": p.background_texture_max, "chroma_spread": p.background_chroma_spread_max}
     passed = ("背景均匀", "Background uniform")
     if not ctx.has_face:
         return result("background.uniform", None, None, lim, fail=passed, passed=passed, unmeasured=NO_FACE,
@@ -102,7 +102,7 @@ def check_uniform(ctx: Context) -> CheckResult:
         return result("background.uniform", None, None, lim, fail=passed, passed=passed, heuristic=True, unmeasured=(
             "背景露出太少，无法测量", "Too little background visible: cannot be measured"))
     value = {k: round(v, 2) for k, v in f.items()}
-    if f["texture"] > p.background_texture_max or max(f["spread"], f["chroma_spread"]) > 3 * p.background_uniform_max:
+    if f["texture"] > p.background_texture_max or f["chroma_spread"] > p.background_chroma_spread_max:
         fail = ("背景杂乱，请使用纯色背景布并清除背景中的物品",
                 "Cluttered background: use the plain backdrop, nothing behind the student")
         ok = False
@@ -110,7 +110,7 @@ def check_uniform(ctx: Context) -> CheckResult:
         fail = ("背景有阴影或明暗渐变，请让学生离背景远一些并均匀照亮背景",
                 "Shadow or gradient on the background: move the student away from it and light it evenly")
         ok = False
-    elif f["spread"] > p.background_uniform_max or f["chroma_spread"] > p.background_uniform_max:
+    elif f["spread"] > p.background_uniform_max:
         fail = ("背景不均匀，请检查背景布和灯光", "Background not uniform: check the backdrop and the lights")
         ok = False
     else:

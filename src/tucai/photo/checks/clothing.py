@@ -29,7 +29,7 @@ def clothing_lab(ctx: Context) -> np.ndarray | None:
     m = a.mask[y0:y1, x0:x1] > 0.7
     if m.sum() < max(50, 0.02 * fw * fw):
         return None
-    return np.median(ctx.lab[y0:y1, x0:x1][m], axis=0)
+    return np.median(ctx.lab_at(x0, y0, x1, y1)[m], axis=0)
 
 
 def hue_name(lab: np.ndarray, ctx: Context) -> str | None:
@@ -80,7 +80,7 @@ def check_shoulders(ctx: Context) -> CheckResult:
         return result("shoulders.level", None, None, lim, fail=fail, passed=passed, unmeasured=NO_FACE, heuristic=True)
     h, w = a.mask.shape
     fw = g.face_width
-    dx = 1.1 * fw
+    dx = 0.9 * fw   # inside a CHSI frame (face ≈ half the width) the shoulders are cut further out
     xs = (g.centre_x - dx, g.centre_x + dx)
     tops = []
     for x in xs:

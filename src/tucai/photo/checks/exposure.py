@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from tucai.photo.checks._base import NO_FACE, CheckResult, Context, result
+import cv2
+
+from tucai.photo.checks._base import NO_FACE, CheckResult, Context, result, to_lab
 
 
 def _face_l(ctx: Context) -> np.ndarray:
-    return ctx.lab[..., 0][ctx.face_mask]
+    return ctx.roi_lab[..., 0][ctx.face_mask]
 
 
 def check_exposure(ctx: Context) -> CheckResult:
@@ -21,7 +23,8 @@ def check_exposure(ctx: Context) -> CheckResult:
     if L.size < 50:
         return result("exposure", None, None, limit, fail=passed, passed=passed)
     med = float(np.median(L))
-    rgbf = ctx.a.rgb[ctx.face_mask]
+    x0, y0, x1, y1 = ctx.roi
+    rgbf = ctx.a.rgb[y0:y1, x0:x1][ctx.face_mask]
     clipped = float(np.mean((rgbf.max(axis=1) >= 250) | (rgbf.max(axis=1) <= 5)))
     value = {"face_l": round(med, 1), "clipped": round(clipped, 4)}
     if med < p.exposure_face_l.lo:
@@ -39,12 +42,14 @@ def check_contrast(ctx: Context) -> CheckResult:
     fail = ("画面发灰、对比度不足，请检查灯光和镜头（避免逆光、雾化）",
             "Flat, washed-out picture: check the lights and the lens (no backlight or haze)")
     passed = ("对比度正常", "Contrast fine")
-    w = ctx.window
-    if w is None:
-        L = ctx.lab[..., 0]
-    else:
-        L = ctx.lab[w[1]:w[3], w[0]:w[2], 0]
-    v = float(np.percentile(L, 98) - np.percentile(L, 2))
+    # On a small copy of the part that ends up in the photo (the whole picture when there is no face).
+    x0, y0, x1, y1 = ctx.window or (0, 0, ctx.a.rgb.shape[1], ctx.a.rgb.shape[0])
+    f = min(1.0, 240 / max(1, x1 - x0))
+    small = cv2.resize(ctx.a.rgb[y0:y1, x0:x1], (max(1, round((x1 - x0) * f)), max(1, round((y1 - y0) * f))),
+                       interpolation=cv2.INTER_AREA)
+    L = to_lab(small)[..., 0]
+    lo, hi = np.percentile(L, (2, 98))
+    v = float(hi - lo)
     return result("contrast", v >= lim, round(v, 1), lim, fail=fail, passed=passed, heuristic=True)
 
 
@@ -56,7 +61,7 @@ def check_lighting_balance(ctx: Context) -> CheckResult:
         return result("lighting.balance", None, None, lim, fail=fail, passed=passed, unmeasured=NO_FACE, heuristic=True)
     from tucai.photo import analysis as an
 
-    L = ctx.lab[..., 0]
+    L = ctx.roi_lab[..., 0]
     r = ctx.poly_mask(an.CHEEK_PATCH_R)
     l = ctx.poly_mask(an.CHEEK_PATCH_L)
     if r.sum() < 10 or l.sum() < 10:

@@ -30,18 +30,26 @@ def lens_boxes(ctx: Context) -> list[tuple[int, int, int, int]]:
 
 
 def tint_measure(ctx: Context) -> dict | None:
+    """Lightness ratio and colour shift of the strip just below each eye (inside the lower half of a
+    lens, where a tinted lens shows best and an uncovered face shows cheek-like skin) against the cheeks."""
     skin = ctx.skin_lab
-    boxes = lens_boxes(ctx)
-    if skin is None or len(boxes) < 2:
+    if skin is None:
         return None
-    Ls, chroma = [], []
-    for x0, y0, x1, y1 in boxes:
-        px = ctx.lab[y0:y1, x0:x1].reshape(-1, 3)
-        med = np.median(px, axis=0)
-        Ls.append(med[0])
-        chroma.append(float(np.hypot(med[1] - skin[1], med[2] - skin[2])))
-    dark = 1.0 - float(np.mean(Ls)) / max(float(skin[0]), 1.0)
-    return {"darkening": dark, "colour_shift": float(np.mean(chroma))}
+    lm = ctx.a.landmarks
+    h, w = ctx.a.rgb.shape[:2]
+    ratios, shifts = [], []
+    for eye in (an.EYE_R, an.EYE_L):
+        xo, xi = lm[eye["outer"], 0], lm[eye["inner"], 0]
+        ew = abs(xi - xo)
+        yb = float(np.mean(lm[list(eye["bottom"]), 1]))
+        x0, x1 = int(max(0, min(xo, xi) + 0.1 * ew)), int(min(w, max(xo, xi) - 0.1 * ew))
+        y0, y1 = int(max(0, yb + 0.12 * ew)), int(min(h, yb + 0.4 * ew))
+        if x1 - x0 < 2 or y1 - y0 < 1:
+            return None
+        med = np.median(ctx.lab_at(x0, y0, x1, y1).reshape(-1, 3), axis=0)
+        ratios.append(float(med[0]) / max(float(skin[0]), 1.0))
+        shifts.append(float(np.hypot(med[1] - skin[1], med[2] - skin[2])))
+    return {"lightness_ratio": float(np.mean(ratios)), "colour_shift": float(np.mean(shifts))}
 
 
 def check_tinted(ctx: Context) -> CheckResult:
@@ -54,8 +62,9 @@ def check_tinted(ctx: Context) -> CheckResult:
     m = tint_measure(ctx)
     if m is None:
         return result("glasses.tinted", None, None, lim, fail=fail, passed=passed, heuristic=True)
-    # One score: darkening plus a colour shift counted in the same units (C*ab / 100).
-    score = m["darkening"] + m["colour_shift"] / 100.0
+    # One score: darkening (1 − lightness ratio) plus the colour shift in C*ab / 40 (TUCAI, from the dev set:
+    # dark sunglasses score ≥ 1.3, amber/purple tints ≥ 1.0, bare eyes ≤ 0.7).
+    score = (1.0 - m["lightness_ratio"]) + m["colour_shift"] / 40.0
     ok = score <= lim
     ctx.cache["tinted"] = not ok
     return result("glasses.tinted", ok, round(score, 3), lim, fail=fail, passed=passed, heuristic=True)
@@ -68,8 +77,6 @@ def check_glare(ctx: Context) -> CheckResult:
     if not ctx.has_face or ctx.skin_lab is None:
         return result("glasses.glare", None, None, lim, fail=fail, passed=passed, unmeasured=NO_FACE, heuristic=True)
     lm = ctx.a.landmarks
-    L = ctx.lab[..., 0]
-    C = np.hypot(ctx.lab[..., 1], ctx.lab[..., 2])
     thr = max(90.0, float(ctx.skin_lab[0]) + 20.0)
     fracs = []
     for (x0, y0, x1, y1), iris, ring in zip(lens_boxes(ctx), (an.IRIS_R, an.IRIS_L), (an.IRIS_R_RING, an.IRIS_L_RING)):
@@ -77,7 +84,8 @@ def check_glare(ctx: Context) -> CheckResult:
         c = lm[iris, :2]
         r = float(np.mean(np.linalg.norm(lm[list(ring), :2] - c, axis=1))) * 1.4
         outside_iris = (xx - c[0]) ** 2 + (yy - c[1]) ** 2 > r * r   # catch-lights in the pupils are wanted
-        spec = (L[y0:y1, x0:x1] >= thr) & (C[y0:y1, x0:x1] < 12) & outside_iris
+        lab = ctx.lab_at(x0, y0, x1, y1)
+        spec = (lab[..., 0] >= thr) & (np.hypot(lab[..., 1], lab[..., 2]) < 12) & outside_iris
         fracs.append(float(spec.sum()) / max(1, outside_iris.sum()))
     if not fracs:
         return result("glasses.glare", None, None, lim, fail=fail, passed=passed, heuristic=True)

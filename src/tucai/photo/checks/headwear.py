@@ -29,7 +29,7 @@ def head_cover_features(ctx: Context) -> dict | None:
         unhair = None
     else:
         m = a.mask[y0:y1, x0:x1] > 0.5
-        px = ctx.lab[y0:y1, x0:x1][m]
+        px = ctx.lab_at(x0, y0, x1, y1)[m]
         if px.shape[0] < 20:
             unhair = None
         else:
@@ -39,7 +39,10 @@ def head_cover_features(ctx: Context) -> dict | None:
             hairlike = ((L < 45) & (C < 25)) | (dskin < 15) | ((C < 30) & (L < 75) & (px[:, 2] > 5))
             unhair = float(1.0 - hairlike.mean())
     yb = int(np.clip(fore - 0.1 * g.face_width, 0, h - 1))
-    row = a.mask[yb] > 0.5
+    # Only around the head: shoulders or a neighbour further out are not a brim.
+    c0, c1 = int(max(0, g.centre_x - 1.5 * g.face_width)), int(min(w, g.centre_x + 1.5 * g.face_width))
+    row = np.zeros(w, bool)
+    row[c0:c1] = a.mask[yb, c0:c1] > 0.5
     cols = np.flatnonzero(row)
     width = float((cols.max() - cols.min() + 1) / g.face_width) if cols.size else None
     return {"height": float(height), "unhair": unhair, "width": width}
@@ -76,7 +79,6 @@ def check_hair_eyebrows(ctx: Context) -> CheckResult:
     if not ctx.has_face or ctx.skin_lab is None:
         return result("hair.eyebrows", None, None, lim, fail=fail, passed=passed, unmeasured=NO_FACE, heuristic=True)
     lm = ctx.a.landmarks
-    L = ctx.lab[..., 0]
     skin_L = float(ctx.skin_lab[0])
     fracs = []
     for brow, eye in ((an.BROW_R, an.EYE_R), (an.BROW_L, an.EYE_L)):
@@ -90,7 +92,7 @@ def check_hair_eyebrows(ctx: Context) -> CheckResult:
         y0, y1 = max(0, y0), max(0, y1)
         if x1 - x0 < 3 or y1 - y0 < 2:
             continue
-        fracs.append(float(np.mean(L[y0:y1, x0:x1] < skin_L - 25)))
+        fracs.append(float(np.mean(ctx.lab_at(x0, y0, x1, y1)[..., 0] < skin_L - 25)))
     if len(fracs) < 2:
         return result("hair.eyebrows", None, None, lim, fail=fail, passed=passed, heuristic=True)
     v = max(fracs)

@@ -1,0 +1,127 @@
+"""Run the photo checks on the labelled portraits and print, per check, the confusion counts and the
+balanced accuracy (mean recall over the label's classes; rows labelled "unsure"/"n/a" are left out).
+
+    .venv/bin/python bench/photo_eval.py [FACES_DIR] [--verbose] [--profile chsi]
+
+FACES_DIR defaults to $TUCAI_FACES_DIR or ../shared/faces (labels.csv + dev/*). A check that answers
+"cannot be measured" (ok null) on a labelled row is counted in its own column and as a miss.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import sys
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "src"))
+
+
+def _default_dir() -> Path:
+    return Path(os.environ.get("TUCAI_FACES_DIR", REPO.parent / "shared" / "faces"))
+
+
+def _ok(report: dict, *ids: str):
+    """Combined ok of several checks: False if any False, None if any None, else True."""
+    vals = [next((c["ok"] for c in report["checks"] if c["id"] == i), None) for i in ids]
+    if any(v is False for v in vals):
+        return False
+    if any(v is None for v in vals):
+        return None
+    return True
+
+
+# label column → (check ids, function label → expected ok (True = compliant) or None = skip)
+MAPPING = {
+    "face.count": (("face.count",), "faces", lambda v: None if v == "" else v == "1"),
+    "pose (yaw+pitch)": (("pose.yaw", "pose.pitch"), "frontal", lambda v: {"yes": True, "no": False}.get(v)),
+    "eyes.open": (("eyes.open",), "eyes_open", lambda v: {"yes": True, "no": False}.get(v)),
+    "mouth.closed": (("mouth.closed",), "mouth_closed", lambda v: {"yes": True, "no": False}.get(v)),
+    "glasses.tinted": (("glasses.tinted",), "glasses", lambda v: {"none": True, "clear": True, "tinted": False}.get(v)),
+    "head.cover": (("head.cover",), "head_cover", lambda v: {"no": True, "yes": False}.get(v)),
+    "background.uniform": (("background.uniform",), "background",
+                           lambda v: {"cluttered": False}.get(v, True if v.endswith("_uniform") else None)),
+    "background.color": (("background.color",), "background",
+                         lambda v: {"blue_uniform": True, "white_uniform": True, "other_uniform": False}.get(v)),
+    "sharpness": (("sharpness",), "blur", lambda v: {"no": True, "yes": False}.get(v)),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("faces_dir", nargs="?", type=Path, default=None)
+    ap.add_argument("--profile", default="chsi")
+    ap.add_argument("--verbose", "-v", action="store_true", help="list every disagreement")
+    args = ap.parse_args(argv)
+    d = args.faces_dir or _default_dir()
+    labels = d / "labels.csv"
+    if not labels.exists():
+        print(f"no labels.csv in {d} (give the folder or set TUCAI_FACES_DIR)", file=sys.stderr)
+        return 2
+    from tucai.photo import analysis
+    from tucai.photo.pipeline import process
+
+    rows = list(csv.DictReader(labels.open(encoding="utf-8")))
+    analysis.warm_up()
+    conf: dict[str, Counter] = defaultdict(Counter)
+    misses: dict[str, list[str]] = defaultdict(list)
+    count_exact, count_total, count_wrong = 0, 0, []
+    verdicts = Counter()
+    t0 = time.perf_counter()
+    for row in rows:
+        f = d / row.get("split", "dev") / row["file"]
+        if not f.exists():
+            f = d / "dev" / row["file"]
+        r = process(f, profile=args.profile, normalize=False, filename=row["file"])
+        rep = r.report
+        verdicts[r.verdict] += 1
+        n = next((c["value"] for c in rep["checks"] if c["id"] == "face.count"), None)
+        if row["faces"] not in ("", "n/a"):
+            count_total += 1
+            if n == int(row["faces"]):
+                count_exact += 1
+            else:
+                count_wrong.append(f"{row['file']} label={row['faces']} found={n}")
+        for name, (ids, col, fn) in MAPPING.items():
+            want = fn(row[col])
+            if want is None:
+                continue
+            # Per-face checks only make sense where the labelled face is the one we measured.
+            if name != "face.count" and row["faces"] != "1" and (n != 1):
+                conf[name]["skipped(multi-face)"] += 1
+                continue
+            got = _ok(rep, *ids)
+            key = f"label={'ok' if want else 'bad'} got={ {True: 'ok', False: 'bad', None: 'none'}[got]}"
+            conf[name][key] += 1
+            if got is not want:
+                misses[name].append(f"{row['file']} ({row[col]}) → {got}")
+    dt = time.perf_counter() - t0
+    print(f"{len(rows)} images in {d}, {dt:.1f} s; verdicts: {dict(verdicts)}")
+    print(f"face count exact on {count_exact}/{count_total} images")
+    for w in count_wrong:
+        print(f"    count wrong: {w}")
+    print(f"{'check':<20} {'ok→ok':>6} {'ok→bad':>6} {'ok→?':>5} {'bad→bad':>7} {'bad→ok':>6} {'bad→?':>5}  {'bal.acc':>7}")
+    for name in MAPPING:
+        c = conf[name]
+        ok_ok, ok_bad, ok_none = c["label=ok got=ok"], c["label=ok got=bad"], c["label=ok got=none"]
+        bad_bad, bad_ok, bad_none = c["label=bad got=bad"], c["label=bad got=ok"], c["label=bad got=none"]
+        recalls = []
+        if ok_ok + ok_bad + ok_none:
+            recalls.append(ok_ok / (ok_ok + ok_bad + ok_none))
+        if bad_bad + bad_ok + bad_none:
+            recalls.append(bad_bad / (bad_bad + bad_ok + bad_none))
+        ba = sum(recalls) / len(recalls) if recalls else float("nan")
+        extra = f"  (skipped multi-face: {c['skipped(multi-face)']})" if c["skipped(multi-face)"] else ""
+        print(f"{name:<20} {ok_ok:>6} {ok_bad:>6} {ok_none:>5} {bad_bad:>7} {bad_ok:>6} {bad_none:>5}  {ba:>7.1%}{extra}")
+        if args.verbose:
+            for m in misses[name]:
+                print(f"      miss: {m}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,184 @@
+"""Test and bench images: a compliant portrait built from a real one, and the usual ways to spoil it.
+
+The labelled real photos in ../shared/faces may not be redistributed, so no portrait ships with the
+repository; tests and benches build what they need at run time from a real frontal photo: the person
+(selfie segmentation) is placed on the reference blue at the CHSI geometry. Variants change one thing
+at a time (background colour or clutter, roll, blur, darkness, a second face, shirt colour ...).
+Used by tests/photo and bench/; nothing in the capture path imports this module.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+from tucai.photo import analysis
+from tucai.photo.decode import Decoded
+from tucai.photo.spec import CHSI, Profile
+
+BLUE = CHSI.background("blue").rgb
+
+
+def person_mask(rgb: np.ndarray) -> np.ndarray:
+    """Soft person alpha (0..1, float32) from selfie segmentation, edges slightly smoothed."""
+    m = analysis.MODELS.get()
+    mask = analysis._segment(np.ascontiguousarray(rgb), m)
+    if mask is None:
+        raise ValueError("segmentation failed")
+    return cv2.GaussianBlur(np.clip(mask, 0, 1), (0, 0), max(1.0, rgb.shape[1] / 600))
+
+
+def _analyse_rgb(rgb: np.ndarray, profile: Profile = CHSI):
+    d = Decoded(rgb=np.ascontiguousarray(rgb), scale=1.0, original_size=(rgb.shape[1], rgb.shape[0]), format="RAW",
+                data=b"")
+    return analysis.analyse(d, profile)
+
+
+def compliant_portrait(src_rgb: np.ndarray, *, size: tuple[int, int] = (1080, 1360), background=BLUE,
+                       margin: float = 0.06, face_width_out: float = 240.0, eye_y_out: float = 250.0,
+                       profile: Profile = CHSI) -> tuple[np.ndarray, np.ndarray]:
+    """Place the person of ``src_rgb`` (a frontal portrait) on ``background`` at the CHSI geometry.
+
+    The 480×640 frame is a 3:4 region of the canvas, ``margin`` × its width in from the left, right and
+    top edges (room for the normaliser to crop), in which the face is ``face_width_out`` wide (at 480
+    px) with the eyes at ``eye_y_out``. Returns (rgb uint8, person alpha float32), both ``size`` (w, h).
+    Below the source picture the clothing is extended by edge replication (portraits end at the chest)."""
+    a = _analyse_rgb(src_rgb, profile)
+    if a.geometry_local is None:
+        raise ValueError("no single face with landmarks in the source portrait")
+    g = a.geometry_local
+    alpha = person_mask(src_rgb)
+    W, H = size
+    frame_w = W / (1 + 2 * margin)
+    fx0, fy0 = margin * frame_w, margin * frame_w
+    px = frame_w / profile.width                       # canvas px per output px
+    k = face_width_out * px / g.face_width
+    tx = fx0 + frame_w / 2 - g.centre_x * k
+    ty = fy0 + eye_y_out * px - g.eye_y * k
+    M = np.array([[k, 0, tx], [0, k, ty]], np.float64)
+    interp = cv2.INTER_AREA if k < 1 else cv2.INTER_CUBIC
+    person = cv2.warpAffine(src_rgb, M, (W, H), flags=interp, borderMode=cv2.BORDER_REPLICATE)
+    al = cv2.warpAffine(alpha, M, (W, H), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    # Nothing of the person above the source's top edge (replication would stretch the hair upward).
+    top = int(max(0, math.ceil(ty)))
+    al[:top] = 0
+    return composite(person, al, background), al
+
+
+def composite(person: np.ndarray, alpha: np.ndarray, background) -> np.ndarray:
+    """``person`` over ``background`` (an RGB triple or an image of the same size)."""
+    if isinstance(background, tuple):
+        bg = np.empty_like(person)
+        bg[:] = background
+    else:
+        bg = background
+    a = alpha[..., None].astype(np.float32)
+    return np.clip(person * a + bg * (1 - a) + 0.5, 0, 255).astype(np.uint8)
+
+
+def cluttered_background(size: tuple[int, int], seed: int = 0) -> np.ndarray:
+    """A busy scene: random coloured rectangles, lines and text on a mid-grey wall."""
+    rng = np.random.default_rng(seed)
+    W, H = size
+    bg = np.full((H, W, 3), 150, np.uint8)
+    for _ in range(40):
+        x0, y0 = int(rng.integers(0, W)), int(rng.integers(0, H))
+        x1, y1 = x0 + int(rng.integers(20, W // 3)), y0 + int(rng.integers(20, H // 3))
+        cv2.rectangle(bg, (x0, y0), (x1, y1), tuple(int(c) for c in rng.integers(0, 255, 3)), -1)
+    for _ in range(30):
+        p0 = (int(rng.integers(0, W)), int(rng.integers(0, H)))
+        p1 = (int(rng.integers(0, W)), int(rng.integers(0, H)))
+        cv2.line(bg, p0, p1, tuple(int(c) for c in rng.integers(0, 255, 3)), 3)
+    for i in range(8):
+        cv2.putText(bg, "EXIT 42", (int(rng.integers(0, W - 100)), int(rng.integers(20, H))),
+                    cv2.FONT_HERSHEY_SIMPLEX, 1.2, (20, 20, 20), 2)
+    return bg
+
+
+def gradient_background(size: tuple[int, int], rgb=BLUE, drop: float = 0.45) -> np.ndarray:
+    """``rgb`` darkening from left to right by ``drop`` (a one-sided shadow / light fall-off)."""
+    W, H = size
+    f = np.linspace(1.0, 1.0 - drop, W, dtype=np.float32)[None, :, None]
+    return np.clip(np.array(rgb, np.float32)[None, None, :] * f + np.zeros((H, 1, 1), np.float32), 0, 255
+                   ).astype(np.uint8)
+
+
+def recolour_clothing(rgb: np.ndarray, alpha: np.ndarray, below_y: int, colour: tuple[int, int, int]) -> np.ndarray:
+    """Dye the person below ``below_y`` (the torso) with ``colour``, keeping the folds' shading."""
+    out = rgb.copy()
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
+    shade = 0.6 + 0.8 * (grey - grey[below_y:][alpha[below_y:] > 0.5].mean()) if (alpha[below_y:] > 0.5).any() else 1.0
+    dyed = np.clip(np.array(colour, np.float32)[None, None, :] * np.clip(shade, 0.3, 1.4)[..., None], 0, 255)
+    a = np.zeros_like(alpha)
+    a[below_y:] = alpha[below_y:]
+    a = a[..., None]
+    return np.clip(out * (1 - a) + dyed * a + 0.5, 0, 255).astype(np.uint8)
+
+
+def rotate(rgb: np.ndarray, degrees: float, border=BLUE) -> np.ndarray:
+    """Rotate about the centre (positive = counter-clockwise), filling with ``border``."""
+    H, W = rgb.shape[:2]
+    M = cv2.getRotationMatrix2D((W / 2, H / 2), degrees, 1.0)
+    return cv2.warpAffine(rgb, M, (W, H), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                          borderValue=tuple(int(c) for c in border))
+
+
+def blur(rgb: np.ndarray, sigma: float) -> np.ndarray:
+    return cv2.GaussianBlur(rgb, (0, 0), sigma)
+
+
+def darken(rgb: np.ndarray, factor: float) -> np.ndarray:
+    """Scale linear light by ``factor`` (an under-exposed shot)."""
+    lin = (rgb.astype(np.float32) / 255.0) ** 2.2 * factor
+    return np.clip(lin ** (1 / 2.2) * 255 + 0.5, 0, 255).astype(np.uint8)
+
+
+def half_shadow(rgb: np.ndarray, x_split: float, factor: float = 0.35) -> np.ndarray:
+    """Darken everything right of ``x_split`` (one lamp off: a half-shadowed face)."""
+    out = rgb.copy()
+    xs = int(x_split)
+    out[:, xs:] = darken(rgb[:, xs:], factor)
+    return out
+
+
+def paste_face(dst: np.ndarray, src: np.ndarray, box: tuple[int, int, int, int], at: tuple[int, int],
+               scale: float) -> np.ndarray:
+    """Paste the ``box`` (x0, y0, x1, y1) of ``src`` scaled by ``scale`` with its top-left at ``at``."""
+    x0, y0, x1, y1 = box
+    patch = cv2.resize(src[y0:y1, x0:x1], (max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale))),
+                       interpolation=cv2.INTER_AREA)
+    out = dst.copy()
+    X, Y = at
+    h, w = patch.shape[:2]
+    h, w = min(h, out.shape[0] - Y), min(w, out.shape[1] - X)
+    out[Y:Y + h, X:X + w] = patch[:h, :w]
+    return out
+
+
+def camera_jpeg(rgb: np.ndarray, size: tuple[int, int], *, quality: int = 92, noise: float = 2.0, seed: int = 0) -> bytes:
+    """Upscale ``rgb`` to ``size`` (e.g. 4000×6000 = 24 MP) with sensor-like noise and encode it as a
+    camera would (4:2:0 JPEG, ``quality``)."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    big = cv2.resize(rgb, size, interpolation=cv2.INTER_CUBIC)
+    if noise > 0:
+        rng = np.random.default_rng(seed)
+        n = rng.normal(0, noise, big.shape[:2] + (1,)).astype(np.float32)   # luminance-like noise
+        big = np.clip(big.astype(np.float32) + n, 0, 255).astype(np.uint8)
+    buf = BytesIO()
+    Image.fromarray(big, "RGB").save(buf, "JPEG", quality=quality)
+    return buf.getvalue()
+
+
+def jpeg_bytes(rgb: np.ndarray, quality: int = 95) -> bytes:
+    from io import BytesIO
+
+    from PIL import Image
+
+    buf = BytesIO()
+    Image.fromarray(rgb, "RGB").save(buf, "JPEG", quality=quality)
+    return buf.getvalue()
