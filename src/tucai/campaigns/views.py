@@ -17,4 +17,11 @@ def get_campaign_for(request, code: str, perm: str = "campaign.view") -> Campaig
 @login_required
 def campaign_detail(request, code: str):
     campaign = get_campaign_for(request, code)
-    return render(request, "campaigns/detail.html", {"campaign": campaign})
+    inst = campaign.institution_id
+    perms_map = {
+        "office": user_can(user=request.user, institution_id=inst, perm="roster.import"),
+        "capture": user_can(user=request.user, institution_id=inst, perm="checkin.perform"),
+    }
+    students_active = campaign.students.filter(status="active").count()
+    return render(request, "campaigns/detail.html",
+                  {"campaign": campaign, "perms_map": perms_map, "students_active": students_active})
