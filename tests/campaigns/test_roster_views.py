@@ -185,3 +185,54 @@ def test_admin_student_changelist_links_to_the_import_page(client, campaign):
     page = client.get("/admin/campaigns/student/").content.decode()
     assert reverse("campaigns:roster_import", args=[campaign.code]) in page
     assert client.get("/admin/campaigns/importjob/").status_code == 200
+
+
+# --- in a real browser ---------------------------------------------------------------------
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_browser_upload_errors_then_clean_import(browser, live_server, artifacts_dir, settings, tmp_path,
+                                                 monkeypatch):
+    # Playwright's sync API runs an event loop in this thread; the ORM calls here are plain sync code.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from tucai.settings import PACKAGE_DIR
+
+    if not any(str(d).rstrip("/") == str(PACKAGE_DIR / "static") for d in settings.STATICFILES_DIRS):
+        settings.STATICFILES_DIRS = [*settings.STATICFILES_DIRS, str(PACKAGE_DIR / "static")]
+    inst = Institution.objects.create(code="hnpt", name="湖南理工职业技术学院")
+    campaign = Campaign.objects.create(institution=inst, code="web-2024", name="2024届毕业生图像采集",
+                                       graduation_year=2024, capture_start=dt.date(2023, 3, 3),
+                                       capture_end=dt.date(2023, 3, 3))
+    make_user("clerk", institution=inst, role="office")
+    messy = tmp_path / "名单-有错.csv"
+    messy.write_bytes(messy_gbk_csv())
+    clean = tmp_path / "名单.xlsx"
+    clean.write_bytes(xlsx_bytes(clean_rows(12)))
+
+    page = browser.new_page(viewport={"width": 1280, "height": 1100}, locale="zh-CN")
+    page.goto(f"{live_server.url}/accounts/login/?next=/c/{campaign.code}/roster/")
+    page.fill("#id_username", "clerk")
+    page.fill("#id_password", "pw-Tucai-2024!")
+    page.click("button[type=submit]:has-text('登录')")
+    page.wait_for_selector("#roster-upload")
+    page.screenshot(path=str(artifacts_dir / "roster-upload.png"), full_page=True)
+
+    page.set_input_files("#id_file", str(messy))
+    page.click("#roster-upload button[type=submit]")
+    page.wait_for_selector("#roster-job[data-status=invalid]")
+    assert page.locator("table.row-errors tr").count() == 1 + 7
+    assert "校验码错误" in page.inner_text("table.row-errors")
+    assert page.locator("#confirm-import").count() == 0
+    page.screenshot(path=str(artifacts_dir / "roster-errors.png"), full_page=True)
+    assert Student.objects.count() == 0
+
+    page.goto(f"{live_server.url}/c/{campaign.code}/roster/")
+    page.set_input_files("#id_file", str(clean))
+    page.click("#roster-upload button[type=submit]")
+    page.wait_for_selector("#roster-job[data-status=valid]")
+    assert page.inner_text("#n-created") == "12"
+    page.screenshot(path=str(artifacts_dir / "roster-dry-run.png"), full_page=True)
+    page.click("#confirm-import")
+    page.wait_for_selector("#roster-job[data-status=done]")
+    page.screenshot(path=str(artifacts_dir / "roster-done.png"), full_page=True)
+    assert Student.objects.filter(campaign=campaign).count() == 12

@@ -5,7 +5,7 @@ MAX_UPLOAD_MB = 50
 
 
 class RosterUploadForm(forms.Form):
-    file = forms.FileField(label=_("名单文件"), help_text=_(".xlsx 或 .csv（UTF-8 或 GBK），第一行为表头"))
+    file = forms.FileField(label=_("名单文件"), help_text=_(".xlsx 或 .csv（UTF-8 或 GBK）；表头行可在标题行之下"))
     full = forms.BooleanField(label=_("这是完整名单"), required=False,
                               help_text=_("勾选后，名单中没有的学生将被标记为“已移出”（不会删除）"))
 
