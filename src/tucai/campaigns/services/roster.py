@@ -33,7 +33,6 @@ from django.utils import timezone
 from tucai.audit.models import AuditEntry
 from tucai.campaigns.idnumbers import (
     DOC_TYPE_ALIASES,
-    LABELS,
     _label_key,
     doc_type_guess,
     idnumber_parse,
@@ -42,7 +41,6 @@ from tucai.campaigns.models import (
     IMPORT_JOB_TRANSITIONS,
     Campaign,
     Department,
-    DocumentType,
     Gender,
     ImportJob,
     ImportJobStatus,
@@ -68,7 +66,7 @@ REQUIRED_FIELDS = ("student_no", "name", "doc_number", "department", "school_cla
 
 _ALIASES: dict[str, list[str]] = {
     "student_no": ["学号", "学生学号", "学生编号", "学号（必填）", "student_no", "student number", "student id",
-                   "studentno", "studentid", "no"],
+                   "studentno", "studentid"],
     "name": ["姓名", "学生姓名", "名字", "name", "student name", "full name"],
     "gender": ["性别", "gender", "sex"],
     "doc_type": ["证件类型", "身份证件类型", "证件种类", "证件类别", "doc_type", "document type", "id type",
@@ -748,9 +746,3 @@ def _discard_file(job: ImportJob) -> None:
         if storage.exists(job.stored_path):
             storage.delete(job.stored_path)
 
-
-__all__ = [
-    "FIELD_LABELS", "HEADER_ALIASES", "LABELS", "ParsedRoster", "RosterResult", "RowError", "DocumentType",
-    "import_job_cancel", "import_job_commit", "import_job_create", "import_job_transition", "import_job_validate",
-    "roster_import", "roster_parse", "roster_validate",
-]
