@@ -113,4 +113,5 @@ def test_export_round_trips_through_import(campaign, make_student, fmt):
     Student.objects.update(name="改过的名字")
     result = roster_import(campaign=campaign, file=io.BytesIO(data), filename=f"x.{fmt}", dry_run=False)
     assert result.committed and result.updated == 3 and result.created == 0
+    assert result.ignored_columns == []  # every exported column is understood by the import
     assert not Student.objects.filter(name="改过的名字").exists()

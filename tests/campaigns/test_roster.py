@@ -268,6 +268,21 @@ def test_full_reimport_deactivates_absent_and_reactivates_returning(campaign):
     assert Student.objects.filter(status="active").count() == 5
 
 
+def test_status_column_moves_students_out_and_back(campaign):
+    header = [*HEADER, "状态"]
+    rows = [[*r, "在册"] for r in clean_rows(3)]
+    assert run(campaign, csv_bytes(rows, header=header), "r.csv").created == 3
+    rows[1][8] = "已移出"
+    result = run(campaign, csv_bytes(rows, header=header), "r.csv")
+    assert (result.updated, result.unchanged) == (1, 2)
+    assert Student.objects.get(student_no="202100002").status == "inactive"
+    rows[1][8] = ""  # blank: on the roster
+    assert run(campaign, csv_bytes(rows, header=header), "r.csv").reactivated == 1
+    assert Student.objects.get(student_no="202100002").status == "active"
+    rows[2][8] = "休学"
+    assert codes(run(campaign, csv_bytes(rows, header=header), "r.csv")) == {(4, "roster.status")}
+
+
 def test_error_in_one_row_blocks_the_whole_reimport(campaign):
     run(campaign, csv_bytes(clean_rows(3)), "r.csv")
     rows = clean_rows(3)
@@ -343,3 +358,12 @@ def test_cli_export(campaign, make_student, tmp_path, capsys):
     rows = list(openpyxl.load_workbook(xlsx).worksheets[0].iter_rows(values_only=True))
     assert rows[1][4] == s.masked_doc_number
     assert tucai("roster", "export", "--campaign", campaign.code, str(tmp_path / "out.pdf")) == 1
+
+
+def test_progress_is_reported_while_validating(campaign, monkeypatch):
+    from tucai.campaigns.services import roster
+
+    monkeypatch.setattr(roster, "PROGRESS_EVERY", 2)
+    seen = []
+    run(campaign, csv_bytes(clean_rows(5)), "r.csv", dry_run=True, progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(0, 5), (2, 5), (4, 5), (5, 5)]

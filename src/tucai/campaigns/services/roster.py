@@ -61,6 +61,7 @@ FIELD_LABELS: dict[str, tuple[str, str]] = {
     "department": ("学院", "department"),
     "school_class": ("班级", "class"),
     "phone": ("手机", "mobile phone"),
+    "status": ("状态", "status"),
 }
 REQUIRED_FIELDS = ("student_no", "name", "doc_number", "department", "school_class")
 
@@ -78,6 +79,7 @@ _ALIASES: dict[str, list[str]] = {
                    "department", "college", "school", "faculty"],
     "school_class": ["班级", "班级名称", "班名", "行政班", "行政班级", "所在班级", "class", "class name",
                      "school_class"],
+    "status": ["状态", "在册状态", "学籍状态", "status"],
     "phone": ["手机", "手机号", "手机号码", "联系电话", "电话", "联系方式", "移动电话", "phone", "mobile",
               "mobile phone", "telephone", "tel"],
 }
@@ -98,6 +100,12 @@ GENDER_ALIASES: dict[str, str] = {
     "未知": Gender.UNKNOWN, "u": Gender.UNKNOWN, "unknown": Gender.UNKNOWN,
 }
 GENDER_ALIASES = {k: str(v.value) for k, v in GENDER_ALIASES.items()}  # plain str for raw SQL parameters
+# The optional 状态 column (what the export writes): a student can be moved out by re-import too.
+_ACTIVE, _INACTIVE = StudentStatus.ACTIVE.value, StudentStatus.INACTIVE.value
+STATUS_ALIASES: dict[str, str] = {
+    "在册": _ACTIVE, "在校": _ACTIVE, "正常": _ACTIVE, "active": _ACTIVE,
+    "已移出": _INACTIVE, "移出": _INACTIVE, "不在册": _INACTIVE, "inactive": _INACTIVE,
+}
 
 MAX_HEADER_SCAN = 20  # rosters often carry a title row or two above the header
 PROGRESS_EVERY = 2000
@@ -310,6 +318,7 @@ class _Record:
     department: str
     school_class: str
     phone: str
+    status: str = StudentStatus.ACTIVE.value
 
 
 @dataclass
@@ -373,6 +382,7 @@ def _plan(*, campaign: Campaign, parsed: ParsedRoster, full: bool, today: dt.dat
     i_no, i_name, i_num = cols["student_no"], cols["name"], cols["doc_number"]
     i_dep, i_cls = cols["department"], cols["school_class"]
     i_gender, i_type, i_phone = cols.get("gender"), cols.get("doc_type"), cols.get("phone")
+    i_status = cols.get("status")
 
     seen_no: dict[str, int] = {}
     seen_doc: dict[tuple[str, str], int] = {}
@@ -396,6 +406,7 @@ def _plan(*, campaign: Campaign, parsed: ParsedRoster, full: bool, today: dt.dat
         gender_raw = cell(i_gender)
         type_raw = cell(i_type)
         phone = _clean(cell(i_phone)).replace(" ", "")
+        status_raw = cell(i_status)
 
         for fld, value in (("student_no", student_no), ("name", name), ("doc_number", number_raw),
                            ("department", dep_name), ("school_class", cls_name)):
@@ -460,6 +471,13 @@ def _plan(*, campaign: Campaign, parsed: ParsedRoster, full: bool, today: dt.dat
         if gender is None or gender == Gender.UNKNOWN:
             gender = id_gender or gender
 
+        status = _ACTIVE
+        if status_raw:
+            status = STATUS_ALIASES.get(status_raw.lower(), "")
+            if not status:
+                err(row, "status", "roster.status", f"未知的状态“{status_raw}”（应为 在册 或 已移出）",
+                    f"Unknown status {status_raw!r} (在册 or 已移出 expected)", status_raw)
+
         if phone and not _PHONE.match(phone):
             err(row, "phone", "roster.phone", "手机号码格式不正确", "Phone number is not valid", phone)
 
@@ -482,7 +500,8 @@ def _plan(*, campaign: Campaign, parsed: ParsedRoster, full: bool, today: dt.dat
                         f"Class {cls_name!r} belongs to {known[2]!r}, not {dep_name!r}", dep_name)
 
         if len(errors) == n_errors:
-            records.append(_Record(row, student_no, name, gender, doc_type, doc_number, dep_name, cls_name, phone))
+            records.append(_Record(row, student_no, name, gender, doc_type, doc_number, dep_name, cls_name, phone,
+                                   status))
     if progress is not None:
         progress(total, total)
 
@@ -509,9 +528,10 @@ def _plan(*, campaign: Campaign, parsed: ParsedRoster, full: bool, today: dt.dat
             changes["school_class_id"] = [o_class, cls[0] or None]  # new class: id filled in at commit
         if rec.phone and rec.phone != o_phone:  # a blank cell keeps what we have: import never deletes
             changes["phone"] = [o_phone, rec.phone]
-        if o_status != StudentStatus.ACTIVE.value:
-            changes["status"] = [o_status, StudentStatus.ACTIVE.value]
-            result.reactivated += 1
+        if o_status != rec.status:
+            changes["status"] = [o_status, rec.status]
+            if rec.status == _ACTIVE:
+                result.reactivated += 1
         if changes:
             updates.append((rec, old, changes))
         else:
@@ -615,7 +635,7 @@ def _apply(*, campaign: Campaign, plan: _Plan, actor, actor_label: str, note: st
     # New students.
     if plan.creates:
         rows = [(camp_id, r.student_no, r.name, r.gender or Gender.UNKNOWN.value, r.doc_type, r.doc_number,
-                 classes[r.school_class][0], StudentStatus.ACTIVE.value, False, r.phone, db_now) for r in plan.creates]
+                 classes[r.school_class][0], r.status, False, r.phone, db_now) for r in plan.creates]
         _insert_rows(Student, ["campaign", "student_no", "name", "gender", "doc_type", "doc_number", "school_class",
                                "status", "is_demo", "phone", "updated_at"], rows)
         ids = dict(Student.objects.filter(campaign_id=camp_id).values_list("student_no", "id"))
@@ -623,7 +643,7 @@ def _apply(*, campaign: Campaign, plan: _Plan, actor, actor_label: str, note: st
             audit("student.create", "campaigns.student", ids[row[1]], f"{row[1]} {row[2]}", {
                 "student_no": [None, row[1]], "name": [None, row[2]], "gender": [None, row[3]],
                 "doc_type": [None, row[4]], "doc_number": [None, row[5]], "school_class_id": [None, row[6]],
-                "phone": [None, row[9]], "status": [None, StudentStatus.ACTIVE.value]})
+                "phone": [None, row[9]], "status": [None, row[7]]})
 
     # Changed students (never the 学号: it is the key).
     if plan.updates:
@@ -633,9 +653,11 @@ def _apply(*, campaign: Campaign, plan: _Plan, actor, actor_label: str, note: st
             if "school_class_id" in changes:
                 changes["school_class_id"][1] = class_id
             rows.append((rec.name, rec.gender or old[3], rec.doc_type, rec.doc_number, class_id, rec.phone or old[7],
-                         StudentStatus.ACTIVE.value, db_now, old[0]))
-            audit("student.reactivate" if list(changes) == ["status"] else "student.update", "campaigns.student",
-                  old[0], f"{rec.student_no} {rec.name}", changes)
+                         rec.status, db_now, old[0]))
+            action = "student.update"
+            if list(changes) == ["status"]:
+                action = "student.reactivate" if rec.status == _ACTIVE else "student.deactivate"
+            audit(action, "campaigns.student", old[0], f"{rec.student_no} {rec.name}", changes)
         qn = ops.quote_name
         sets = ", ".join(f"{qn(Student._meta.get_field(f).column)} = %s" for f in (
             "name", "gender", "doc_type", "doc_number", "school_class", "phone", "status", "updated_at"))
