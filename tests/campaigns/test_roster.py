@@ -365,5 +365,6 @@ def test_progress_is_reported_while_validating(campaign, monkeypatch):
 
     monkeypatch.setattr(roster, "PROGRESS_EVERY", 2)
     seen = []
-    run(campaign, csv_bytes(clean_rows(5)), "r.csv", dry_run=True, progress=lambda done, total: seen.append((done, total)))
+    run(campaign, csv_bytes(clean_rows(5)), "r.csv", dry_run=True,
+        progress=lambda done, total: seen.append((done, total)))
     assert seen == [(0, 5), (2, 5), (4, 5), (5, 5)]

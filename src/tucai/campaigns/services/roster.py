@@ -668,10 +668,10 @@ def _apply(*, campaign: Campaign, plan: _Plan, actor, actor_label: str, note: st
     if plan.deactivate:
         ids_off = [old[0] for old in plan.deactivate]
         for i in range(0, len(ids_off), 500):
-            Student.objects.filter(pk__in=ids_off[i:i + 500]).update(status=StudentStatus.INACTIVE.value, updated_at=now)
+            Student.objects.filter(pk__in=ids_off[i:i + 500]).update(status=_INACTIVE, updated_at=now)
         for old in plan.deactivate:
             audit("student.deactivate", "campaigns.student", old[0], f"{old[1]} {old[2]}",
-                  {"status": [old[8], StudentStatus.INACTIVE.value]})
+                  {"status": [old[8], _INACTIVE]})
 
     r = plan.result
     audit("roster.import", "campaigns.campaign", camp_id, str(campaign),
