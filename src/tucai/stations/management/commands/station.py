@@ -44,6 +44,19 @@ class Command(BaseCommand):
         except TucaiError as e:
             raise CommandError(f"{e.code}: {e.message}") from e
 
+    def _warm_up(self):
+        """Load the face models before the first frame, so that frame's verdict is as quick as the rest
+        (with the immediate backend the check runs in this process)."""
+        from django.conf import settings
+
+        if "Immediate" not in settings.TASKS.get("default", {}).get("BACKEND", ""):
+            return
+        try:
+            from tucai.photo.analysis import warm_up
+        except ImportError:
+            return
+        warm_up()
+
     def _watch(self, camp, *, directory, room, station, once, interval, **_):
         folder = Path(directory).resolve()
         if not folder.is_dir():
@@ -51,6 +64,7 @@ class Command(BaseCommand):
         st = station_get_or_create(campaign=camp, room=room_resolve(campaign=camp, ref=room), name=station,
                                    hot_folder=str(folder), actor_label="cli")
         watcher = HotFolderWatcher(station=st, directory=folder, interval=max(0.05, interval))
+        self._warm_up()
         self.stdout.write(f"监视 {folder} → {st}（按 Ctrl+C 停止）" if not once else f"处理 {folder} → {st}")
         self.stdout.flush()
 
