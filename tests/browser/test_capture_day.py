@@ -13,7 +13,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-pytestmark = [pytest.mark.browser, pytest.mark.faces, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser]
 
 
 def _session_cookie(user, live_server):
@@ -60,6 +60,8 @@ def allow_db_in_playwright(monkeypatch):
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
+@pytest.mark.faces
+@pytest.mark.django_db(transaction=True)
 def test_capture_day(allow_db_in_playwright, browser, live_server, artifacts_dir, faces_dir, settings, tmp_path,
                      campaign, school_class, make_student, operator_user, office_user):
     from tucai.settings import PACKAGE_DIR
@@ -170,3 +172,54 @@ def test_capture_day(allow_db_in_playwright, browser, live_server, artifacts_dir
     g.screenshot(path=str(artifacts_dir / "day_6_progress.png"), full_page=True)
     for ctx in (phone, staff, office):
         ctx.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_unmatched_frame_reassigned_from_the_bucket(allow_db_in_playwright, browser, live_server, artifacts_dir,
+                                                    settings, tmp_path, campaign, school_class, make_student,
+                                                    operator_user):
+    """A frame shot while nobody was called lands in the unmatched bucket; the operator finds the
+    student's ticket and assigns it; the station then shows it bound to that student."""
+    from PIL import Image, ImageDraw
+
+    from tucai.campaigns.models import Room
+    from tucai.capture.models import Ticket
+    from tucai.settings import PACKAGE_DIR
+    from tucai.stations.models import Shot, ShotState
+    from tucai.stations.services import station_get_or_create
+    from tucai.stations.watcher import HotFolderWatcher
+
+    if not any(str(d).rstrip("/") == str(PACKAGE_DIR / "static") for d in settings.STATICFILES_DIRS):
+        settings.STATICFILES_DIRS = [*settings.STATICFILES_DIRS, str(PACKAGE_DIR / "static")]
+    settings.MEDIA_ROOT = tmp_path / "media"
+    room = Room.objects.create(institution=campaign.institution, building="实训楼", name="102")
+    station = station_get_or_create(campaign=campaign, room=room, name="2")
+    hot = tmp_path / "hot"
+    hot.mkdir()
+    im = Image.new("RGB", (600, 800), (100, 197, 255))
+    ImageDraw.Draw(im).ellipse([200, 200, 400, 450], fill=(220, 180, 150))
+    im.save(hot / "IMG_0100.JPG", quality=90)
+    watcher = HotFolderWatcher(station=station, directory=hot, interval=0)
+    watcher.poll()
+    [shot] = watcher.poll().taken
+    assert shot.state == ShotState.UNMATCHED and shot.verdict  # checked even without a student
+
+    student = make_student(name="王补拍")
+    ticket = Ticket.objects.create(campaign=campaign, room=room, date=timezone.localdate(), number=7, queue_order=7,
+                                   student=student, state="at_camera")
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    ctx.add_cookies([_session_cookie(operator_user, live_server)])
+    page = ctx.new_page()
+    page.goto(f"{live_server.url}/stations/c/{campaign.code}/unmatched/?q={student.student_no}")
+    card = page.locator(f".unmatched-shot[data-shot='{shot.pk}']")
+    card.locator("select[name=ticket]").select_option(str(ticket.pk))
+    page.screenshot(path=str(artifacts_dir / "day_7_unmatched.png"), full_page=True)
+    card.locator("button:has-text('分配')").click()
+    page.wait_for_selector("text=没有未匹配的照片")
+    shot = Shot.objects.get(pk=shot.pk)
+    assert shot.ticket_id == ticket.pk and shot.student_id == student.pk and shot.state == ShotState.CHECKED
+    page.goto(f"{live_server.url}/stations/{station.pk}/")
+    page.wait_for_selector("#latest-shot [data-verdict]")
+    assert "王补拍" in page.inner_text("#latest-shot")
+    page.screenshot(path=str(artifacts_dir / "day_8_station_after_reassign.png"), full_page=True)
+    ctx.close()

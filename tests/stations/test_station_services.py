@@ -276,3 +276,15 @@ def test_station_binding_decides_which_ticket_a_frame_goes_to(station, make_tick
     s2 = shot_ingest(station=second, data=make_jpeg(23), filename="x.jpg")
     s1 = shot_ingest(station=station, data=make_jpeg(24), filename="y.jpg")
     assert (s1.ticket_id, s2.ticket_id) == (t1.pk, t2.pk)
+
+
+def test_reasons_say_each_cause_once(station, make_jpeg, engine):
+    shot = shot_ingest(station=station, data=make_jpeg(30), filename="x.jpg", run_check=False)
+    shot.report = {"retake_reasons": [
+        {"id": "face.count", "message_zh": "未检测到人脸", "message_en": "No face"},
+        {"id": "eyes.open", "message_zh": "未检测到单一人脸，无法测量", "message_en": "cannot be measured"},
+        {"id": "mouth.closed", "message_zh": "未检测到单一人脸，无法测量", "message_en": "cannot be measured"},
+    ]}
+    assert [r["id"] for r in shot.reasons] == ["face.count", "eyes.open"]
+    shot.report = {"error": {"code": "photo.decode", "message": "无法读取图片", "message_en": "Cannot decode"}}
+    assert shot.reasons == [{"id": "photo.decode", "message_zh": "无法读取图片", "message_en": "Cannot decode"}]

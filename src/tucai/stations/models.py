@@ -132,7 +132,14 @@ class Shot(models.Model):
         if err:
             return [{"id": err.get("code", ""), "message_zh": err.get("message_zh") or err.get("message", ""),
                      "message_en": err.get("message_en", "")}]
-        if report.get("retake_reasons"):
-            return report["retake_reasons"]
-        return [{"id": c.get("id", ""), "message_zh": c.get("message_zh", ""), "message_en": c.get("message_en", "")}
-                for c in self.failed_checks]
+        reasons = report.get("retake_reasons") or [
+            {"id": c.get("id", ""), "message_zh": c.get("message_zh", ""), "message_en": c.get("message_en", "")}
+            for c in self.failed_checks]
+        # Checks that could not run for the same cause ("no single face") say so once.
+        seen: set[str] = set()
+        out = []
+        for r in reasons:
+            if r.get("message_zh") not in seen:
+                seen.add(r.get("message_zh"))
+                out.append(r)
+        return out
