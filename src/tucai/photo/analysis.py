@@ -210,9 +210,9 @@ def _mesh_on_crop(rgb: np.ndarray, face: Face, m: _Models) -> np.ndarray | None:
     if any(pad):
         crop = cv2.copyMakeBorder(crop, *pad, borderType=cv2.BORDER_CONSTANT, value=(0, 0, 0))
     f = 1.0
-    if s > 512:  # the mesh looks at 192 px anyway
-        f = 512 / s
-        crop = cv2.resize(crop, (512, 512), interpolation=cv2.INTER_AREA)
+    if s > 384:  # the mesh looks at 192 px anyway
+        f = 384 / s
+        crop = cv2.resize(crop, (384, 384), interpolation=cv2.INTER_AREA)
     crop = np.ascontiguousarray(crop)
     with m.run_lock:
         res = m.mesh.process(crop)

@@ -244,32 +244,67 @@ def _apply_orientation(rgb: np.ndarray, orientation: int) -> np.ndarray:
     return np.ascontiguousarray(ops[orientation](rgb))
 
 
+_CV2_REDUCED = {1: "IMREAD_COLOR", 2: "IMREAD_REDUCED_COLOR_2", 4: "IMREAD_REDUCED_COLOR_4", 8: "IMREAD_REDUCED_COLOR_8"}
+
+
+def _denominator(need: float) -> int:
+    """The coarsest DCT reduction (8, 4, 2, 1) that still gives at least ``need`` px per original px."""
+    for d in (8, 4, 2):
+        if 1.0 / d >= need - 1e-9:
+            return d
+    return 1
+
+
+def _jpeg_fast(data: bytes, im: Image.Image, d: int) -> np.ndarray | None:
+    """libjpeg-turbo through OpenCV (faster than Pillow here) for plain YCbCr/grey JPEGs that end with
+    an EOI marker. Anything unusual (CMYK, no EOI = possibly truncated) goes through Pillow, which
+    tells truncated from corrupt."""
+    if im.format != "JPEG" or im.mode not in ("RGB", "L") or not data.rstrip(b"\x00").endswith(b"\xff\xd9"):
+        return None
+    import cv2
+
+    flag = getattr(cv2, _CV2_REDUCED[d]) | cv2.IMREAD_IGNORE_ORIENTATION
+    bgr = cv2.imdecode(np.frombuffer(data, np.uint8), flag)
+    if bgr is None or bgr.ndim != 3:
+        return None
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def _decode_at(data: bytes, im: Image.Image, need: float, orientation: int) -> np.ndarray:
+    """Decode ``im`` (opened on ``data``) at the coarsest DCT scale ≥ ``need`` (JPEG; others in full),
+    upright."""
+    d = _denominator(need) if im.format in ("JPEG", "MPO") else 1
+    rgb = _jpeg_fast(data, im, d)
+    if rgb is None:
+        if d > 1:
+            raw_w, raw_h = im.size
+            try:
+                im.draft("RGB" if im.mode not in ("L", "CMYK") else im.mode,
+                         (max(1, -(-raw_w // d)), max(1, -(-raw_h // d))))
+            except (OSError, ValueError):
+                pass
+        rgb = _load_pixels(im)
+    return _apply_orientation(rgb, orientation)
+
+
 def _decode_scaled(data: bytes, original_size: tuple[int, int], need_scale: float, orientation: int,
                    limits: DecodeLimits = DECODE_LIMITS) -> tuple[np.ndarray, float]:
-    """Decode at the coarsest DCT scale ≥ ``need_scale`` (JPEG) or in full (others)."""
+    """Decode again at the coarsest DCT scale ≥ ``need_scale`` (JPEG) or in full (others)."""
     im = _open(data, limits)
     im._tucai_data = data  # type: ignore[attr-defined]
-    raw_w, raw_h = im.size
-    if im.format in ("JPEG", "MPO") and need_scale < 1:
-        req = (max(1, int(np.ceil(raw_w * need_scale))), max(1, int(np.ceil(raw_h * need_scale))))
-        try:
-            im.draft("RGB" if im.mode not in ("L", "CMYK") else im.mode, req)
-        except (OSError, ValueError):
-            pass
-    rgb = _load_pixels(im)
-    rgb = _apply_orientation(rgb, orientation)
-    scale = rgb.shape[1] / original_size[0]
-    return rgb, scale
+    rgb = _decode_at(data, im, need_scale, orientation)
+    return rgb, rgb.shape[1] / original_size[0]
 
 
 def load(source: bytes | str | Path, *, long_side: int | None = None, min_side: int | None = None,
          limits: DecodeLimits = DECODE_LIMITS) -> Decoded:
     """Decode ``source`` (path or bytes) to RGB uint8, EXIF orientation applied.
 
-    ``long_side``: aim for about this many pixels on the long side (default: the analysis size in
-    ``spec.DECODE_LIMITS``); the DCT scale is the coarsest that keeps at least that many, then an area
-    resize brings it down exactly. ``min_side``: at least this many pixels on the short side instead
-    (for a high-resolution decode). Give neither a value ≤ 0 to decode in full."""
+    ``long_side``: the analysis size (default ``spec.DECODE_LIMITS.analysis_long_side``): the DCT scale
+    is the coarsest that keeps at least that many pixels on the long side, then an integer area
+    reduction (fast) brings it to at most ``long_side``; the finer DCT decode is kept for the output
+    crop (``Decoded.at_scale``). ``min_side``: at least this many pixels on the short side instead, no
+    further reduction. ``long_side=0`` decodes in full."""
     data = read_source(source, limits=limits)
     im = _open(data, limits)
     im._tucai_data = data  # type: ignore[attr-defined]
@@ -283,23 +318,14 @@ def load(source: bytes | str | Path, *, long_side: int | None = None, min_side: 
         target_long = limits.analysis_long_side if long_side is None else long_side
         need = min(1.0, target_long / max(ow, oh)) if target_long and target_long > 0 else 1.0
     fmt = im.format or "?"
-    if fmt in ("JPEG", "MPO") and need < 1:
-        req = (max(1, int(np.ceil(raw_w * need))), max(1, int(np.ceil(raw_h * need))))
-        try:
-            im.draft("RGB" if im.mode not in ("L", "CMYK") else im.mode, req)
-        except (OSError, ValueError):
-            pass
-    rgb = _load_pixels(im)
-    rgb = _apply_orientation(rgb, orientation)
+    rgb = _decode_at(data, im, need, orientation)
     dct_rgb, dct_scale = None, None
-    if target_long and max(rgb.shape[:2]) > target_long * 1.05:
+    if target_long and max(rgb.shape[:2]) > target_long:
         import cv2
 
         dct_rgb, dct_scale = rgb, rgb.shape[1] / ow
-
-        f = target_long / max(rgb.shape[:2])
-        rgb = cv2.resize(rgb, (max(1, round(rgb.shape[1] * f)), max(1, round(rgb.shape[0] * f))),
-                         interpolation=cv2.INTER_AREA)
+        k = -(-max(rgb.shape[:2]) // target_long)           # integer reduction: OpenCV's fast area path
+        rgb = cv2.resize(rgb, (max(1, rgb.shape[1] // k), max(1, rgb.shape[0] // k)), interpolation=cv2.INTER_AREA)
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise _err("decode.corrupt")
     return Decoded(rgb=np.ascontiguousarray(rgb), scale=rgb.shape[1] / ow, original_size=(ow, oh), format=fmt,

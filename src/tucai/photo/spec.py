@@ -104,16 +104,17 @@ class Profile:
     pitch_offset_deg: float = 6.0            # median pitch read on the dev set's frontal faces
     hair_eyebrows_max: float = 0.6           # share of the brow band darker than skin like hair
     background_texture_max: float = 0.6      # mean |∇L*| per px of the background at 240 px wide (clutter)
-    clothing_chroma_min: float = 12.0        # below this C*ab the clothing counts as neutral (any hue allowed)
+    clothing_chroma_min: float = 20.0        # below this C*ab the clothing counts as neutral (beige 18, khaki 34)
     # A photo passes only if these checks could be measured (None on one of them means retake: we
     # cannot vouch for it). The others may be unmeasurable (no glasses to judge, shoulders out of frame).
     required_measurable: tuple[str, ...] = (
         "face.count", "pose.yaw", "pose.pitch", "pose.roll", "eyes.open", "mouth.closed", "framing",
         "background.color", "background.uniform", "exposure", "sharpness",
     )
-    # Hue ranges (degrees of CIE LCh h_ab) named by the notice's forbidden colours (TUCAI).
+    # Hue ranges (degrees of CIE LCh h_ab) named by the notice's forbidden colours (TUCAI; in CIELAB a
+    # saturated blue sits near 300°, purple/magenta near 328°, yellow near 93°, green near 140°).
     clothing_hues: tuple[tuple[str, float, float], ...] = (
-        ("yellow", 75.0, 105.0), ("green", 105.0, 200.0), ("blue", 200.0, 290.0), ("purple", 290.0, 330.0),
+        ("yellow", 75.0, 105.0), ("green", 105.0, 200.0), ("blue", 200.0, 312.0), ("purple", 312.0, 345.0),
     )
 
     def background(self, name: str) -> Background:

@@ -109,7 +109,8 @@ def recolour_clothing(rgb: np.ndarray, alpha: np.ndarray, below_y: int, colour: 
     """Dye the person below ``below_y`` (the torso) with ``colour``, keeping the folds' shading."""
     out = rgb.copy()
     grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
-    shade = 0.6 + 0.8 * (grey - grey[below_y:][alpha[below_y:] > 0.5].mean()) if (alpha[below_y:] > 0.5).any() else 1.0
+    body = alpha[below_y:] > 0.5
+    shade = 1.0 + 0.8 * (grey - grey[below_y:][body].mean()) if body.any() else np.ones_like(grey)
     dyed = np.clip(np.array(colour, np.float32)[None, None, :] * np.clip(shade, 0.3, 1.4)[..., None], 0, 255)
     a = np.zeros_like(alpha)
     a[below_y:] = alpha[below_y:]

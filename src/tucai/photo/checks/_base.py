@@ -58,6 +58,8 @@ def result(id: str, ok: bool | None, value: Any, limit: Any, *, fail: tuple[str,
     return CheckResult(id, None if ok is None else bool(ok), value, limit, zh, en, heuristic)
 
 
+ROI_FACE_PX = 160   # face width of the ROI copy the skin/exposure measures use (speed, not precision)
+
 NO_FACE = ("未检测到单一人脸，无法测量", "No single face found: cannot be measured")
 
 
@@ -102,15 +104,31 @@ class Context:
         x1, y1 = pts.max(axis=0) + 0.1 * fw
         return int(max(0, x0)), int(max(0, y0)), int(min(w, x1 + 1)), int(min(h, y1 + 1))
 
-    @property
+    @cached_property
+    def roi_scale(self) -> float:
+        """The ROI is measured on a copy with the face at most ROI_FACE_PX wide (medians need no more)."""
+        return min(1.0, ROI_FACE_PX / max(1.0, self.face_w))
+
+    @cached_property
+    def roi_rgb(self) -> np.ndarray:
+        x0, y0, x1, y1 = self.roi
+        crop = self.a.rgb[y0:y1, x0:x1]
+        f = self.roi_scale
+        if f >= 1.0:
+            return crop
+        return cv2.resize(crop, (max(1, round((x1 - x0) * f)), max(1, round((y1 - y0) * f))),
+                          interpolation=cv2.INTER_AREA)
+
+    @cached_property
     def roi_lab(self) -> np.ndarray:
-        return self.lab_at(*self.roi)
+        return to_lab(self.roi_rgb)
 
     def poly_mask(self, idx, *, dilate: int = 0) -> np.ndarray:
-        """Filled convex hull of landmarks ``idx``, in ROI coordinates (index ``roi_lab`` with it)."""
-        x0, y0, x1, y1 = self.roi
-        m = np.zeros((y1 - y0, x1 - x0), np.uint8)
-        pts = np.round(self.a.pts(idx) - (x0, y0)).astype(np.int32)
+        """Filled convex hull of landmarks ``idx`` on the ROI copy (index ``roi_lab``/``roi_rgb`` with it)."""
+        x0, y0, _, _ = self.roi
+        h, w = self.roi_rgb.shape[:2]
+        m = np.zeros((h, w), np.uint8)
+        pts = np.round((self.a.pts(idx) - (x0, y0)) * self.roi_scale).astype(np.int32)
         cv2.fillPoly(m, [cv2.convexHull(pts)], 1)
         if dilate > 0:
             m = cv2.dilate(m, np.ones((dilate, dilate), np.uint8))

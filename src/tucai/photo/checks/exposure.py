@@ -23,8 +23,7 @@ def check_exposure(ctx: Context) -> CheckResult:
     if L.size < 50:
         return result("exposure", None, None, limit, fail=passed, passed=passed)
     med = float(np.median(L))
-    x0, y0, x1, y1 = ctx.roi
-    rgbf = ctx.a.rgb[y0:y1, x0:x1][ctx.face_mask]
+    rgbf = ctx.roi_rgb[ctx.face_mask]
     clipped = float(np.mean((rgbf.max(axis=1) >= 250) | (rgbf.max(axis=1) <= 5)))
     value = {"face_l": round(med, 1), "clipped": round(clipped, 4)}
     if med < p.exposure_face_l.lo:

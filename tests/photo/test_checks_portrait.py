@@ -1,0 +1,255 @@
+"""Every check on images made for it: a compliant portrait (a real person put on the reference blue at
+the CHSI geometry) passes everything; each variant spoils one thing and the matching check refuses it."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from tucai.photo import synth
+from tucai.photo.checks import CHECK_IDS
+
+REQUIRED_IDS = ("face.count", "pose.yaw", "pose.pitch", "pose.roll", "eyes.open", "mouth.closed", "glasses.tinted",
+                "glasses.glare", "head.cover", "hair.eyebrows", "background.color", "background.uniform",
+                "clothing.color", "shoulders.level", "exposure", "contrast", "lighting.balance", "sharpness", "framing")
+
+
+def failed(result) -> set[str]:
+    return {c["id"] for c in result.report["checks"] if c["ok"] is False}
+
+
+def test_compliant_portrait_passes_every_check(compliant, run_photo):
+    r = run_photo(compliant.rgb, normalize=True)
+    assert r.verdict == "pass", [(c["id"], c["value"], c["message_en"]) for c in r.report["checks"] if c["ok"] is not True]
+    ids = [c["id"] for c in r.report["checks"]]
+    assert set(REQUIRED_IDS) <= set(ids) and ids == list(CHECK_IDS)
+    assert all(c["ok"] is True for c in r.report["checks"])
+    assert r.normalized_jpeg is not None and r.report["normalized"]["size_ok"]
+    # Heuristic checks say so in the report; the spec's measured ones do not.
+    flags = {c["id"]: c["heuristic"] for c in r.report["checks"]}
+    assert flags["eyes.open"] and flags["head.cover"] and not flags["framing"] and not flags["face.count"]
+
+
+def test_geometry_is_in_original_pixels(compliant, run_photo):
+    small = cv2.resize(compliant.rgb, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+    g_full = compliant.geometry
+    g_half = run_photo(small).geometry
+    for k in ("eye_y", "eye_mid_x", "face_left", "face_right", "chin_y"):
+        assert getattr(g_half, k) * 2 == pytest.approx(getattr(g_full, k), abs=6), k
+    assert g_full.crown_y < g_full.eye_y < g_full.chin_y and g_full.face_left < g_full.eye_mid_x < g_full.face_right
+
+
+@pytest.mark.parametrize("name, ok", [("white", True), ("grey", True), ("red", False), ("green", False)])
+def test_background_colour(compliant, run_photo, check_of, name, ok):
+    colour = {"white": (255, 255, 255), "grey": (240, 240, 240), "red": (200, 40, 40), "green": (60, 170, 80)}[name]
+    img = synth.composite(compliant.rgb, compliant.alpha, colour)
+    c = check_of(run_photo(img), "background.color")
+    assert c["ok"] is ok, c
+    if ok:
+        assert c["value"]["nearest"] == name
+
+
+def test_darker_blue_background_is_refused(compliant, run_photo, check_of):
+    img = synth.composite(compliant.rgb, compliant.alpha, (30, 60, 140))
+    assert check_of(run_photo(img), "background.color")["ok"] is False
+
+
+def test_cluttered_background(compliant, run_photo, check_of):
+    h, w = compliant.rgb.shape[:2]
+    img = synth.composite(compliant.rgb, compliant.alpha, synth.cluttered_background((w, h)))
+    r = run_photo(img)
+    c = check_of(r, "background.uniform")
+    assert c["ok"] is False and "杂乱" in c["message_zh"], c
+
+
+def test_shadow_gradient_on_background(compliant, run_photo, check_of):
+    h, w = compliant.rgb.shape[:2]
+    img = synth.composite(compliant.rgb, compliant.alpha, synth.gradient_background((w, h), drop=0.5))
+    c = check_of(run_photo(img), "background.uniform")
+    assert c["ok"] is False and c["value"]["gradient"] > c["limit"]["gradient"], c
+
+
+def test_rotated_head_fails_roll(compliant, run_photo, check_of):
+    r = run_photo(synth.rotate(compliant.rgb, 15))
+    c = check_of(r, "pose.roll")
+    assert c["ok"] is False and abs(c["value"]) == pytest.approx(15, abs=3), c
+    assert check_of(run_photo(synth.rotate(compliant.rgb, 3)), "pose.roll")["ok"] is True
+
+
+def test_blurred_photo_fails_sharpness(compliant, run_photo, check_of):
+    c = check_of(run_photo(synth.blur(compliant.rgb, 4.0)), "sharpness")
+    assert c["ok"] is False and c["value"] < c["limit"], c
+
+
+def test_dark_photo_fails_exposure(compliant, run_photo, check_of):
+    c = check_of(run_photo(synth.darken(compliant.rgb, 0.08)), "exposure")
+    assert c["ok"] is False and "暗" in c["message_zh"], c
+
+
+def test_overexposed_photo_fails_exposure(compliant, run_photo, check_of):
+    bright = np.clip(compliant.rgb.astype(np.float32) * 1.8, 0, 255).astype(np.uint8)
+    c = check_of(run_photo(bright), "exposure")
+    assert c["ok"] is False, c
+
+
+def test_washed_out_photo_fails_contrast(compliant, run_photo, check_of):
+    flat = (compliant.rgb.astype(np.float32) * 0.3 + 160).astype(np.uint8)
+    c = check_of(run_photo(flat), "contrast")
+    assert c["ok"] is False and c["value"] < c["limit"], c
+
+
+def test_half_shadowed_face_fails_lighting_balance(compliant, run_photo, check_of):
+    img = synth.half_shadow(compliant.rgb, compliant.geometry.eye_mid_x, factor=0.25)
+    c = check_of(run_photo(img), "lighting.balance")
+    assert c["ok"] is False and c["value"] > c["limit"], c
+
+
+def test_second_face_fails_face_count(compliant, run_photo, check_of):
+    g = compliant.geometry
+    fw = g.face_width
+    box = (int(g.face_left - 0.1 * fw), int(g.crown_y), int(g.face_right + 0.1 * fw), int(g.chin_y + 0.1 * fw))
+    img = synth.paste_face(compliant.rgb, compliant.rgb, box, at=(0, int(compliant.rgb.shape[0] * 0.62)), scale=0.45)
+    r = run_photo(img)
+    c = check_of(r, "face.count")
+    assert c["ok"] is False and c["value"] == 2 and r.verdict == "retake", c
+    # With two faces the per-face checks cannot be measured for "the" student: they say so.
+    assert check_of(r, "pose.yaw")["ok"] is None and check_of(r, "pose.yaw")["message_en"]
+
+
+@pytest.mark.parametrize("colour, hue", [((40, 70, 200), "blue"), ((230, 200, 40), "yellow"), ((40, 150, 60), "green"),
+                                         ((120, 50, 160), "purple")])
+def test_forbidden_shirt_colours_on_blue(compliant, run_photo, check_of, colour, hue):
+    below = int(compliant.geometry.chin_y + 0.3 * compliant.geometry.face_width)
+    img = synth.recolour_clothing(compliant.rgb, compliant.alpha, below, colour)
+    c = check_of(run_photo(img), "clothing.color")
+    assert c["ok"] is False and c["value"]["hue"] == hue, c
+
+
+def test_shirt_like_the_background_is_refused_even_on_white(compliant, run_photo, check_of):
+    below = int(compliant.geometry.chin_y + 0.3 * compliant.geometry.face_width)
+    img = synth.recolour_clothing(compliant.rgb, compliant.alpha, below, (250, 250, 250))
+    img = synth.composite(img, compliant.alpha, (255, 255, 255))
+    c = check_of(run_photo(img), "clothing.color")
+    assert c["ok"] is False and c["value"]["delta_e_background"] < c["limit"]["delta_e_min"], c
+
+
+def test_neutral_shirt_passes_on_blue(compliant, run_photo, check_of):
+    below = int(compliant.geometry.chin_y + 0.3 * compliant.geometry.face_width)
+    img = synth.recolour_clothing(compliant.rgb, compliant.alpha, below, (235, 235, 235))
+    assert check_of(run_photo(img), "clothing.color")["ok"] is True
+
+
+def test_tilted_shoulders(compliant, run_photo, check_of):
+    g = compliant.geometry
+    fw = g.face_width
+    img = compliant.rgb.copy()
+    h = img.shape[0]
+    # Drop the student's left shoulder (image right, beyond the face) by a quarter face width.
+    xs, y0, d = int(g.centre_x + 0.55 * fw), int(g.chin_y - 0.2 * fw), int(0.25 * fw)
+    img[y0 + d:, xs:] = compliant.rgb[y0:h - d, xs:]
+    img[y0:y0 + d, xs:] = synth.BLUE
+    c = check_of(run_photo(img), "shoulders.level")
+    assert c["ok"] is False and abs(c["value"]) > c["limit"], c
+    assert check_of(run_photo(compliant.rgb), "shoulders.level")["ok"] is True
+
+
+def _eye_boxes(g):
+    fw = g.face_width
+    return [(int(g.eye_mid_x + dx * fw - 0.17 * fw), int(g.eye_y - 0.1 * fw), int(g.eye_mid_x + dx * fw + 0.17 * fw),
+             int(g.eye_y + 0.12 * fw)) for dx in (-0.21, 0.21)]
+
+
+def test_tinted_glasses(compliant, run_photo, check_of):
+    img = compliant.rgb.copy()
+    for x0, y0, x1, y1 in _eye_boxes(compliant.geometry):
+        cv2.ellipse(img, ((x0 + x1) // 2, (y0 + y1) // 2), ((x1 - x0) // 2, (y1 - y0) // 2), 0, 0, 360, (25, 20, 30), -1)
+    r = run_photo(img)
+    c = check_of(r, "glasses.tinted")
+    assert c["ok"] is False, c
+    # Eyes behind dark lenses cannot be judged: said, not passed.
+    assert check_of(r, "eyes.open")["ok"] is None
+
+
+def test_glare_on_glasses(compliant, run_photo, check_of):
+    img = compliant.rgb.copy()
+    fw = compliant.geometry.face_width
+    for x0, y0, x1, y1 in _eye_boxes(compliant.geometry):
+        # A specular streak on the lens, beside the iris (not the catch-light in the pupil).
+        cv2.ellipse(img, (x0 + int(0.05 * fw), (y0 + y1) // 2), (int(0.035 * fw), int(0.06 * fw)), 20, 0, 360,
+                    (255, 255, 255), -1)
+    c = check_of(run_photo(img), "glasses.glare")
+    assert c["ok"] is False and c["value"] > c["limit"], c
+
+
+def test_hat_fails_head_cover(compliant, run_photo, check_of):
+    g = compliant.geometry
+    fw = g.face_width
+    img = compliant.rgb.copy()
+    top = int(g.crown_y - 0.05 * fw)
+    forehead = int(g.eye_y - 0.45 * fw)
+    pts = np.array([[g.centre_x - 0.6 * fw, forehead], [g.centre_x - 0.5 * fw, top], [g.centre_x + 0.5 * fw, top],
+                    [g.centre_x + 0.6 * fw, forehead]], np.int32)
+    cv2.fillPoly(img, [pts], (200, 40, 40))      # a red cap over the hair
+    c = check_of(run_photo(img), "head.cover")
+    assert c["ok"] is False, c
+
+
+def test_fringe_over_eyebrows(compliant, run_photo, check_of):
+    g = compliant.geometry
+    fw = g.face_width
+    img = compliant.rgb.copy()
+    cv2.rectangle(img, (int(g.face_left + 0.1 * fw), int(g.eye_y - 0.45 * fw)),
+                  (int(g.face_right - 0.1 * fw), int(g.eye_y - 0.12 * fw)), (45, 35, 30), -1)
+    c = check_of(run_photo(img), "hair.eyebrows")
+    assert c["ok"] is False, c
+
+
+def test_top_of_head_cut_fails_framing(compliant, run_photo, check_of):
+    g = compliant.geometry
+    img = compliant.rgb[int(g.crown_y + 0.1 * g.face_width):]
+    c = check_of(run_photo(img), "framing")
+    assert c["ok"] is False and c["value"]["code"] == "framing.crown_cut", c
+
+
+def test_low_resolution_fails_framing(compliant, run_photo, check_of):
+    small = cv2.resize(compliant.rgb, None, fx=0.3, fy=0.3, interpolation=cv2.INTER_AREA)
+    c = check_of(run_photo(small), "framing")
+    assert c["ok"] is False and c["value"]["code"] == "framing.too_small", c
+
+
+def test_head_near_the_edge_fails_framing(compliant, run_photo, check_of):
+    g = compliant.geometry
+    img = compliant.rgb[:, int(g.centre_x - 0.62 * g.face_width):]       # the face almost at the left edge
+    c = check_of(run_photo(img), "framing")
+    assert c["ok"] is False and c["value"]["code"] == "framing.out_of_frame", c
+
+
+def test_closed_eyes(real_face, run_photo, check_of):
+    rgb, _ = synth.compliant_portrait(real_face("trueface_closed_eyes.jpg"))
+    c = check_of(run_photo(rgb), "eyes.open")
+    assert c["ok"] is False and c["value"] < c["limit"], c
+
+
+def test_open_mouth_with_teeth(real_face, run_photo, check_of):
+    rgb, _ = synth.compliant_portrait(real_face("facerec_alex_lacamoire_img1.jpg"))
+    c = check_of(run_photo(rgb), "mouth.closed")
+    assert c["ok"] is False and c["value"] > c["limit"], c
+
+
+@pytest.mark.parametrize("name, check_id", [("lfw_Shia_LaBeouf_0001.jpg", "pose.yaw"),
+                                            ("trueface_near_shot_real_person.jpg", "pose.pitch")])
+def test_turned_and_bowed_heads(faces_dir, check_of, photo_models, name, check_id):
+    from tucai.photo.pipeline import process
+
+    c = check_of(process(faces_dir / "dev" / name, normalize=False), check_id)
+    assert c["ok"] is False and abs(c["value"]) > c["limit"], c
+
+
+@pytest.mark.parametrize("name, n", [("ultralight_19.jpg", 5), ("compreface_017_0.jpg", 0), ("facerec_two_people.jpg", 2)])
+def test_face_count_on_real_photos(faces_dir, check_of, photo_models, name, n):
+    from tucai.photo.pipeline import process
+
+    r = process(faces_dir / "dev" / name, normalize=False)
+    c = check_of(r, "face.count")
+    assert c["value"] == n and c["ok"] is False and r.verdict == "retake"
