@@ -235,3 +235,43 @@ def test_browser_upload_errors_then_clean_import(browser, live_server, artifacts
     page.wait_for_selector("#roster-job[data-status=done]")
     page.screenshot(path=str(artifacts_dir / "roster-done.png"), full_page=True)
     assert Student.objects.filter(campaign=campaign).count() == 12
+
+
+def test_commit_task_run_twice_imports_once(office, campaign):
+    from tucai.campaigns.tasks import roster_commit_task
+
+    upload(office, campaign, csv_bytes(clean_rows(3)), "a.csv")
+    job = ImportJob.objects.get()
+    roster_commit_task.call(job.pk, None)
+    assert roster_commit_task.call(job.pk, None) == "done"  # the repeat is refused quietly
+    job.refresh_from_db()
+    assert job.status == "done" and Student.objects.count() == 3
+    assert AuditEntry.objects.filter(action="roster.import").count() == 1
+
+
+def test_job_state_machine_refuses_illegal_moves(office, campaign):
+    from tucai.campaigns.services.roster import import_job_transition
+    from tucai.core.errors import TucaiError
+
+    upload(office, campaign, messy_gbk_csv(), "a.csv")
+    job = ImportJob.objects.get()
+    assert job.status == "invalid"
+    with pytest.raises(TucaiError) as exc:
+        import_job_transition(job=job, to="committing")
+    assert exc.value.code == "import_job.illegal_transition"
+    r = office.post(reverse("campaigns:roster_job_commit", args=[campaign.code, job.pk]))
+    assert r.status_code == 302 and Student.objects.count() == 0
+
+
+def test_crash_during_validation_marks_the_job_failed(office, campaign, monkeypatch):
+    from tucai.campaigns.services import roster
+
+    def boom(**kw):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(roster, "roster_import", boom)
+    upload(office, campaign, csv_bytes(clean_rows(1)), "a.csv")
+    job = ImportJob.objects.get()
+    assert job.status == "failed" and job.error["code"] == "import_job.crashed"
+    page = office.get(reverse("campaigns:roster_job", args=[campaign.code, job.pk])).content.decode()
+    assert "意外中止" in page and "hx-trigger" not in page

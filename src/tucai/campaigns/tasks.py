@@ -7,6 +7,7 @@ import logging
 from django_tasks import task
 
 from tucai.campaigns.models import ImportJob, ImportJobStatus
+from tucai.core.errors import TucaiError
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,11 @@ def roster_validate_task(job_id: int) -> str:
     job = ImportJob.objects.select_related("campaign").get(pk=job_id)
     try:
         return import_job_validate(job=job).status
+    except TucaiError as exc:
+        if exc.code == "import_job.illegal_transition":  # already being handled by another run: leave it
+            return ImportJob.objects.get(pk=job_id).status
+        _fail(job_id, exc)
+        raise
     except Exception as exc:
         log.exception("roster validation of job %s failed", job_id)
         _fail(job_id, exc)
@@ -47,6 +53,11 @@ def roster_commit_task(job_id: int, user_id: int | None = None) -> str:
     actor = User.objects.filter(pk=user_id).first() if user_id else None
     try:
         return import_job_commit(job=job, actor=actor).status
+    except TucaiError as exc:
+        if exc.code == "import_job.illegal_transition":  # a second click on 确认导入: the first one runs
+            return ImportJob.objects.get(pk=job_id).status
+        _fail(job_id, exc)
+        raise
     except Exception as exc:
         log.exception("roster commit of job %s failed", job_id)
         _fail(job_id, exc)
