@@ -175,7 +175,8 @@ def test_xlsx_row_numbers_count_the_title_row(campaign):
 
 def test_id_number_stored_as_excel_number_is_reported(campaign):
     number = next(rid(i) for i in range(1, 50) if rid(i).isdigit())
-    rows = [["202100001", "张三", "男", "身份证", int(number), "信息工程学院", "软件1班", None]]
+    # Excel keeps numbers as doubles: 15 significant digits
+    rows = [["202100001", "张三", "男", "身份证", float(number), "信息工程学院", "软件1班", None]]
     result = run(campaign, xlsx_bytes(rows), "x.xlsx")
     assert codes(result) == {(2, "roster.doc_number_numeric")}
 

@@ -435,18 +435,18 @@ def _plan(*, campaign: Campaign, parsed: ParsedRoster, full: bool, today: dt.dat
             doc_type = doc_type_guess(number=number_raw)
         doc_number = ""
         id_gender = None
-        if doc_type and number_raw and i_num < width and isinstance(raw[i_num], (int, float)) \
-                and len(number_raw) > 15:
-            # Excel keeps 15 significant digits: an ID typed into a number cell has lost its tail.
-            err(row, "doc_number", "roster.doc_number_numeric",
-                "证件号码被 Excel 存成了数字，末几位已丢失；请把该列设为“文本”格式后重新填写",
-                "Excel stored the document number as a number and lost its last digits; format the column as "
-                "text and enter it again", number_raw)
-        elif doc_type and number_raw:
+        if doc_type and number_raw:
             try:
                 info = idnumber_parse(doc_type=doc_type, number=number_raw, today=today)
             except TucaiError as exc:
-                err(row, "doc_number", exc.code, exc.message_zh, exc.message_en, number_raw)
+                if isinstance(raw[i_num], (int, float)) and len(number_raw) > 15:
+                    # Excel keeps 15 significant digits: an ID typed into a number cell lost its tail.
+                    err(row, "doc_number", "roster.doc_number_numeric",
+                        "证件号码被 Excel 存成了数字，末几位已丢失；请把该列设为“文本”格式后重新填写",
+                        "Excel stored the document number as a number and lost its last digits; format the "
+                        "column as text and enter it again", number_raw)
+                else:
+                    err(row, "doc_number", exc.code, exc.message_zh, exc.message_en, number_raw)
             else:
                 doc_number, id_gender = info.number, info.gender
                 key = (doc_type, doc_number)
