@@ -288,3 +288,21 @@ def test_reasons_say_each_cause_once(station, make_jpeg, engine):
     assert [r["id"] for r in shot.reasons] == ["face.count", "eyes.open"]
     shot.report = {"error": {"code": "photo.decode", "message": "无法读取图片", "message_en": "Cannot decode"}}
     assert shot.reasons == [{"id": "photo.decode", "message_zh": "无法读取图片", "message_en": "Cannot decode"}]
+
+
+def test_the_scanned_code_travels_with_the_shot(station, make_ticket, make_jpeg, engine):
+    """The raw token scanned at check-in (a CHSI 采集码) is kept with the photo for the upload to CHSI."""
+    ticket = make_ticket(state="called", raw_code="CHSI:opaque-token-ÄÖ-123")
+    shot = shot_ingest(station=station, data=make_jpeg(31), filename="x.jpg")
+    assert shot.capture_token == "CHSI:opaque-token-ÄÖ-123"
+    unmatched = shot_ingest(station=station, data=make_jpeg(32), filename="y.jpg")
+    assert unmatched.capture_token == "CHSI:opaque-token-ÄÖ-123"  # still the same student at the camera
+    shot_retake(shot=shot)
+    from tucai.capture.services.queue import queue_finish
+
+    queue_finish(ticket=ticket)
+    orphan = shot_ingest(station=station, data=make_jpeg(33), filename="z.jpg")
+    assert orphan.state == ShotState.UNMATCHED and orphan.capture_token == ""
+    t2 = make_ticket(state="called", raw_code="TC1-other")
+    orphan = shot_reassign(shot=orphan, ticket=t2)
+    assert orphan.capture_token == "TC1-other"
