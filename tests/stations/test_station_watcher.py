@@ -9,7 +9,6 @@ import random
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -126,7 +125,8 @@ camp = Campaign.objects.create(institution=inst, code="watch-test", name="w", gr
     capture_start=dt.date(2024, 1, 1), capture_end=dt.date(2024, 12, 31))
 dep = Department.objects.create(institution=inst, name="学院")
 cls = SchoolClass.objects.create(campaign=camp, department=dep, name="班1")
-stu = Student.objects.create(campaign=camp, school_class=cls, student_no="1", name="张三", doc_number="11010519491231002X")
+stu = Student.objects.create(campaign=camp, school_class=cls, student_no="1", name="张三",
+    doc_number="11010519491231002X")
 room = Room.objects.create(institution=inst, building="B", name="101")
 t = Ticket.objects.create(campaign=camp, room=room, date=timezone.localdate(), number=1, queue_order=1, student=stu,
     state="called", called_at=timezone.now())

@@ -124,7 +124,7 @@ def shot_ingest(*, station: Station, path: str | Path | None = None, data: bytes
     if len(data) > MAX_BYTES:
         raise TucaiError("shot.too_large", "文件过大", f"The file is larger than {MAX_BYTES} bytes")
     ext = _extension(filename)
-    if ext not in IMAGE_EXTENSIONS | {"jpg"}:
+    if ext not in IMAGE_EXTENSIONS:
         raise TucaiError("shot.bad_type", f"不支持的文件类型：.{ext}", f"Unsupported file type .{ext}")
 
     sha = hashlib.sha256(data).hexdigest()
@@ -220,8 +220,8 @@ def shot_check(*, shot_id: int) -> Shot | None:
         verdict = Verdict.ERROR
     preview_name = ""
     if preview_bytes:
-        preview_name = _store_verified(
-            f"previews/{shot.campaign.code}/{shot.sha256}.jpg", preview_bytes, hashlib.sha256(preview_bytes).hexdigest())
+        preview_name = _store_verified(f"previews/{shot.campaign.code}/{shot.sha256}.jpg", preview_bytes,
+                                       hashlib.sha256(preview_bytes).hexdigest())
     shot.refresh_from_db()
     if shot.verdict:
         return shot
