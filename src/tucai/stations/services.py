@@ -154,7 +154,9 @@ def shot_ingest(*, station: Station, path: str | Path | None = None, data: bytes
                 if station.current_ticket_id != ticket.pk:
                     station.current_ticket = ticket
                     station.save(update_fields=["current_ticket", "updated_at"])
-                if ticket.state == TicketState.CALLED:
+                # Locked and read again: another station may have moved the ticket a moment ago.
+                state = Ticket.objects.select_for_update().values_list("state", flat=True).get(pk=ticket.pk)
+                if state == TicketState.CALLED:
                     # A frame from the camera means the called student is standing there.
                     ticket_transition(ticket=ticket, to=TicketState.AT_CAMERA, actor=actor,
                                       actor_label=actor_label, note="first frame")
@@ -168,6 +170,8 @@ def shot_ingest(*, station: Station, path: str | Path | None = None, data: bytes
         existing = Shot.objects.filter(campaign_id=station.campaign_id, sha256=sha).first()
         if existing is None:
             raise
+        if stored != existing.original.name:
+            default_storage.delete(stored)  # our racing copy got a suffixed name: not needed
         existing.was_created = False
         return existing
 
