@@ -11,7 +11,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db import IntegrityError, transaction
+import json
+
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from tucai.campaigns.models import Student, StudentStatus
@@ -117,10 +119,8 @@ def checkin_perform(*, campaign, room, date: dt.date, raw_code: str | None = Non
         raise TucaiError("checkin.bad_input", "请扫码或选择学生（二选一）", "Give either a scanned code or a student")
     if room.institution_id != campaign.institution_id:
         raise TucaiError("checkin.bad_room", "拍摄室不属于该院校", "The room does not belong to this institution")
-    replay = _replay(nonce)
-    if replay is not None:
-        return replay
-
+    # No look-up of the nonce first: every path below inserts the scan with it, and the unique
+    # constraint turns a retried submission into an IntegrityError answered with the first outcome.
     if student is not None:
         resolution = CodeResolution(raw="", kind=CodeKind.MANUAL, student=student,
                                     reason="" if student.campaign_id == campaign.pk else "code.other_campaign")
@@ -155,7 +155,9 @@ def checkin_perform(*, campaign, room, date: dt.date, raw_code: str | None = Non
 
 def _record_refusal(scan_fields: dict, *, student, reason: str) -> CheckinOutcome:
     try:
-        scan = CheckinScan.objects.create(student=student, result=ScanResult.REFUSED, reason=reason, **scan_fields)
+        with transaction.atomic():
+            scan = CheckinScan.objects.create(student=student, result=ScanResult.REFUSED, reason=reason,
+                                              **scan_fields)
     except IntegrityError:
         replay = _replay(scan_fields["nonce"])
         if replay is not None:
@@ -165,22 +167,26 @@ def _record_refusal(scan_fields: dict, *, student, reason: str) -> CheckinOutcom
 
 
 def _allocate(scan_fields: dict, *, student, campaign, room, date, raw: str, warnings: list) -> CheckinOutcome:
-    existing = Ticket.objects.select_related("room").filter(campaign=campaign, student=student, date=date).first()
-    if existing is None:
-        done_before = Ticket.objects.filter(campaign=campaign, student=student, state=TicketState.DONE).exists()
-        if done_before:
-            return _record_refusal(scan_fields, student=student, reason="student.already_photographed")
+    # One query for the student's tickets in this campaign: today's (a repeat) and any finished one.
+    tickets = list(Ticket.objects.select_related("room").filter(campaign=campaign, student=student))
+    existing = next((t for t in tickets if t.date == date), None)
+    if existing is None and any(t.state == TicketState.DONE for t in tickets):
+        return _record_refusal(scan_fields, student=student, reason="student.already_photographed")
     if existing is not None:
         if existing.state == TicketState.DONE:
             return _record_refusal(scan_fields, student=student, reason="student.already_photographed")
         if existing.room_id != room.pk:
             warnings = warnings + [{"code": "ticket.other_room",
                                     "message": f"今日已在 {existing.room} 取号 {existing.number}"}]
-        scan = CheckinScan.objects.create(student=student, ticket=existing, result=ScanResult.REPEAT,
-                                          warnings=warnings, **scan_fields)
+        with transaction.atomic():
+            scan = CheckinScan.objects.create(student=student, ticket=existing, result=ScanResult.REPEAT,
+                                              warnings=warnings, **scan_fields)
         return CheckinOutcome(result=ScanResult.REPEAT, student=student, ticket=existing, scan=scan,
                               warnings=warnings)
 
+    if connection.vendor == "postgresql":
+        return _allocate_pg(scan_fields, student=student, campaign=campaign, room=room, date=date, raw=raw,
+                            warnings=warnings)
     with transaction.atomic():
         counter, _ = TicketCounter.objects.select_for_update().get_or_create(campaign=campaign, room=room, date=date)
         number = counter.last_number + 1
@@ -202,3 +208,62 @@ def _next_queue_order(counter: TicketCounter, number: int) -> int:
     last = (Ticket.objects.filter(campaign_id=counter.campaign_id, room_id=counter.room_id, date=counter.date)
             .aggregate(m=Max("queue_order"))["m"] or 0)
     return max(number, last + 1)
+
+
+# PostgreSQL: the same allocation as one statement (one round trip instead of six ORM calls). The
+# upsert on the counter row takes its row lock, so desks of one room queue on it exactly like
+# SELECT … FOR UPDATE; if the ticket insert fails (the student was checked in at another desk at
+# that moment) the whole statement fails and the counter increment goes with it: no gap.
+_ALLOCATE_SQL = """
+WITH c AS (
+    INSERT INTO {counter} (campaign_id, room_id, date, last_number)
+    VALUES (%(campaign)s, %(room)s, %(date)s, 1)
+    ON CONFLICT (campaign_id, room_id, date) DO UPDATE SET last_number = {counter}.last_number + 1
+    RETURNING last_number
+), t AS (
+    INSERT INTO {ticket} (campaign_id, room_id, date, number, student_id, state, queue_order, requeue_count,
+                          checked_in_at, updated_at, raw_code)
+    SELECT %(campaign)s, %(room)s, %(date)s, c.last_number, %(student)s, %(state)s,
+           GREATEST(c.last_number, (SELECT COALESCE(MAX(queue_order), 0) + 1 FROM {ticket}
+                                    WHERE campaign_id = %(campaign)s AND room_id = %(room)s AND date = %(date)s)),
+           0, %(now)s, %(now)s, %(raw)s
+    FROM c
+    RETURNING id, number, queue_order
+), s AS (
+    INSERT INTO {scan} (campaign_id, room_id, date, raw_code, code_kind, student_id, ticket_id, result, reason,
+                        warnings, desk, actor_id, actor_label, nonce, created_at)
+    SELECT %(campaign)s, %(room)s, %(date)s, %(raw_code)s, %(kind)s, %(student)s, t.id, %(result)s, '',
+           %(warnings)s::jsonb, %(desk)s, %(actor)s, %(actor_label)s, %(nonce)s, %(now)s
+    FROM t
+    RETURNING id, ticket_id
+)
+SELECT s.id, t.id, t.number, t.queue_order FROM s JOIN t ON t.id = s.ticket_id
+"""
+
+
+def _allocate_pg(scan_fields: dict, *, student, campaign, room, date, raw: str, warnings: list) -> CheckinOutcome:
+    sql = _ALLOCATE_SQL.format(counter=TicketCounter._meta.db_table, ticket=Ticket._meta.db_table,
+                               scan=CheckinScan._meta.db_table)
+    now = timezone.now()
+    actor = scan_fields["actor"]
+    params = {
+        "campaign": campaign.pk, "room": room.pk, "date": date, "student": student.pk, "state": TicketState.WAITING,
+        "now": now, "raw": raw, "raw_code": scan_fields["raw_code"], "kind": scan_fields["code_kind"],
+        "result": ScanResult.ISSUED, "warnings": json.dumps(warnings, ensure_ascii=False), "desk": scan_fields["desk"],
+        "actor": actor.pk if actor is not None else None, "actor_label": scan_fields["actor_label"],
+        "nonce": scan_fields["nonce"],
+    }
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        scan_id, ticket_id, number, queue_order = cursor.fetchone()
+    # The rows as they were written, without reading them back.
+    ticket = Ticket(pk=ticket_id, campaign=campaign, room=room, date=date, number=number, student=student,
+                    state=TicketState.WAITING, queue_order=queue_order, requeue_count=0, checked_in_at=now,
+                    updated_at=now, raw_code=raw)
+    ticket._state.adding = False
+    scan = CheckinScan(pk=scan_id, campaign=campaign, room=room, date=date, raw_code=scan_fields["raw_code"],
+                       code_kind=scan_fields["code_kind"], student=student, ticket=ticket, result=ScanResult.ISSUED,
+                       warnings=warnings, desk=scan_fields["desk"], actor=actor,
+                       actor_label=scan_fields["actor_label"], nonce=scan_fields["nonce"], created_at=now)
+    scan._state.adding = False
+    return CheckinOutcome(result=ScanResult.ISSUED, student=student, ticket=ticket, scan=scan, warnings=warnings)

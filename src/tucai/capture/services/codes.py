@@ -208,15 +208,15 @@ def code_resolve(*, campaign, raw_code: str) -> CodeResolution:
         if parsed.campaign_id != campaign.pk:
             return CodeResolution(raw=raw, kind=CodeKind.TUCAI, reason="code.other_campaign",
                                   details={"campaign_id": parsed.campaign_id})
-        code = (CaptureCode.objects.filter(student_id=parsed.student_id, version=parsed.version,
-                                           campaign_id=campaign.pk).first())
+        # One query: the code row with its student, class and slot (what the desk shows).
+        code = (CaptureCode.objects.select_related("student__school_class__assignment__slot__room")
+                .filter(student_id=parsed.student_id, version=parsed.version, campaign_id=campaign.pk).first())
         if code is None:
             # Signed with our key but never recorded (e.g. a restored database): not usable.
             return CodeResolution(raw=raw, kind=CodeKind.TUCAI, reason="code.unknown")
         if code.revoked_at is not None:
             return CodeResolution(raw=raw, kind=CodeKind.TUCAI, reason="code.revoked", code=code)
-        student = _student_qs().get(pk=code.student_id)
-        return CodeResolution(raw=raw, kind=CodeKind.TUCAI, student=student, code=code)
+        return CodeResolution(raw=raw, kind=CodeKind.TUCAI, student=code.student, code=code)
 
     # Anything else is an opaque token (a CHSI 采集码 or a code we do not know).
     digest = foreign_token_hash(raw)

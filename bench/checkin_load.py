@@ -1,0 +1,364 @@
+"""Load on the check-in desk endpoint over HTTP: check-ins per second and p50/p99 latency.
+
+Creates a campaign with N students and their capture codes in a fresh database (SQLite in a
+temporary data directory, or with ``--db postgres://user@host:port/`` a throw-away database
+``tucai_bench_<pid>`` on that server, dropped afterwards), starts the Django WSGI app under a small
+pre-fork server (``wsgiref`` + ThreadingMixIn, one process per ``--workers``, sharing the port with
+SO_REUSEPORT; no server package is installed) on 127.0.0.1, and drives
+``POST /capture/api/checkin/`` with ``--clients`` concurrent asyncio clients: every student once,
+plus repeat scans (new nonce) and retried submissions (same nonce). Bounded by ``--students``,
+``--max-requests`` and ``--duration``. Afterwards it checks the database: one ticket per student,
+numbers 1..n per room without duplicates or gaps.
+
+    .venv/bin/python bench/checkin_load.py                       # SQLite
+    .venv/bin/python bench/checkin_load.py --db postgres://postgres@127.0.0.1:5432/
+    .venv/bin/python bench/checkin_load.py --target http://127.0.0.1:8000 --db ...  # a server you started
+                                                                 # on the same database (see --setup-only)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+REPO = Path(__file__).resolve().parent.parent
+DAY = "2024-03-01"
+
+
+# --- the server: Django's WSGI app under wsgiref, one process per worker ---------------------
+
+def serve(port: int, threads: int) -> None:
+    """Run one worker process: a WSGI server with a fixed pool of threads (so each thread keeps its
+    database connection across requests), bound with SO_REUSEPORT (the kernel spreads connections
+    over the worker processes)."""
+    import queue
+    import threading
+    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
+
+    from django.core.wsgi import get_wsgi_application
+
+    app = get_wsgi_application()
+
+    class Handler(WSGIRequestHandler):
+        def log_message(self, *args):  # no per-request line on stderr
+            pass
+
+    class PoolServer(WSGIServer):
+        request_queue_size = 1024
+
+        def server_bind(self):
+            self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            super().server_bind()
+
+        def process_request(self, request, client_address):
+            jobs.put((request, client_address))
+
+        def work(self):
+            while True:
+                request, client_address = jobs.get()
+                try:
+                    self.finish_request(request, client_address)
+                except Exception:  # noqa: BLE001 — one bad request must not kill the worker thread
+                    self.handle_error(request, client_address)
+                finally:
+                    self.shutdown_request(request)
+
+    jobs: queue.Queue = queue.Queue()
+    httpd = PoolServer(("127.0.0.1", port), Handler)
+    httpd.set_app(app)
+    for _ in range(threads):
+        threading.Thread(target=httpd.work, daemon=True).start()
+    signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
+    profile_to = os.environ.get("TUCAI_BENCH_PROFILE")  # with --threads 1: where the server's time goes
+    if profile_to:
+        import cProfile
+
+        prof = cProfile.Profile()
+        real_finish = httpd.finish_request
+
+        def finish_request(*a):
+            prof.enable()
+            try:
+                real_finish(*a)
+            finally:
+                prof.disable()
+
+        httpd.finish_request = finish_request
+        signal.signal(signal.SIGTERM, lambda *a: (prof.dump_stats(f"{profile_to}.{os.getpid()}"), sys.exit(0)))
+    httpd.serve_forever(poll_interval=0.2)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# --- data ------------------------------------------------------------------------------------
+
+def setup_data(students: int, rooms: int) -> dict:
+    """Campaign, rooms, one class per 45 students, a code per student, an operator with a session."""
+    import datetime as dt
+
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from tucai.accounts.models import Membership, User
+    from tucai.campaigns.models import Campaign, Department, Institution, Room, SchoolClass, Student
+    from tucai.capture.models import CaptureCode
+    from tucai.capture.services.codes import code_token_make
+
+    inst = Institution.objects.create(code=f"bench{os.getpid()}", name=f"压测学院{os.getpid()}")
+    day = dt.date.fromisoformat(DAY)
+    campaign = Campaign.objects.create(institution=inst, code=f"bench-{os.getpid()}", name="压测", graduation_year=2024,
+                                       capture_start=day, capture_end=day)
+    dept = Department.objects.create(institution=inst, name="信息工程学院")
+    room_ids = [Room.objects.create(institution=inst, building="实训楼", name=f"{101 + i}").pk for i in range(rooms)]
+    classes = [SchoolClass.objects.create(campaign=campaign, department=dept, name=f"软件{i:03d}")
+               for i in range((students + 44) // 45)]
+    Student.objects.bulk_create([
+        Student(campaign=campaign, student_no=f"24{i:07d}", name=f"学生{i}", doc_number=f"B{i:017d}",
+                school_class=classes[i // 45]) for i in range(students)], batch_size=2000)
+    ids = list(Student.objects.filter(campaign=campaign).order_by("pk").values_list("pk", flat=True))
+    CaptureCode.objects.bulk_create([
+        CaptureCode(campaign=campaign, student_id=sid, version=1,
+                    token=code_token_make(campaign_id=campaign.pk, student_id=sid, version=1)) for sid in ids],
+        batch_size=2000)
+    tokens = list(CaptureCode.objects.filter(campaign=campaign).order_by("student_id").values_list("token", flat=True))
+    user = User.objects.create_user(username=f"bench-op-{os.getpid()}", password=secrets.token_urlsafe(16))
+    Membership.objects.create(user=user, institution=inst, role="operator")
+    session = SessionStore()
+    session["_auth_user_id"] = str(user.pk)
+    session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
+    session["_auth_user_hash"] = user.get_session_auth_hash()
+    session.create()
+    from django.db import connections
+
+    connections.close_all()
+    return {"campaign": campaign.pk, "rooms": room_ids, "tokens": tokens, "session": session.session_key}
+
+
+def verify(campaign_id: int, expected_students: set[int] | None = None) -> dict:
+    from tucai.capture.models import CheckinScan, Ticket
+
+    tickets = list(Ticket.objects.filter(campaign_id=campaign_id).values_list("room_id", "number", "student_id"))
+    per_room: dict[int, list[int]] = {}
+    for room_id, number, _ in tickets:
+        per_room.setdefault(room_id, []).append(number)
+    gaps_or_dups = {r: n for r, n in per_room.items() if sorted(n) != list(range(1, len(n) + 1))}
+    return {
+        "tickets": len(tickets), "students_with_ticket": len({s for *_, s in tickets}),
+        "scans": CheckinScan.objects.filter(campaign_id=campaign_id).count(),
+        "rooms_with_gaps_or_duplicates": len(gaps_or_dups),
+    }
+
+
+# --- the load --------------------------------------------------------------------------------
+
+def plan(tokens: list[str], rooms: list[int], repeat: float, retry: float, max_requests: int, seed: int) -> list:
+    """Each student once (at the desk of one room), some scanned again (new nonce) and some
+    submissions retried (same nonce), in a realistic interleaving."""
+    rnd = random.Random(seed)
+    jobs = []
+    done: list[tuple] = []
+    order = list(range(len(tokens)))
+    rnd.shuffle(order)
+    for i in order:
+        job = (tokens[i], rooms[i % len(rooms)], f"n{i}-0")
+        jobs.append(job)
+        done.append(job)
+        if rnd.random() < repeat:
+            t, r, _ = rnd.choice(done)
+            jobs.append((t, r, f"n{i}-r{len(jobs)}"))
+        if rnd.random() < retry:
+            jobs.append(rnd.choice(done))
+    return jobs[:max_requests]
+
+
+async def drive(host: str, port: int, jobs: list, clients: int, duration: float, session: str,
+                campaign: int) -> dict:
+    csrf = secrets.token_hex(16)  # a 32-character CSRF secret used as cookie and header
+    queue: asyncio.Queue = asyncio.Queue()
+    for j in jobs:
+        queue.put_nowait(j)
+    latencies: list[float] = []
+    statuses: dict[str, int] = {}
+    results: dict[str, int] = {}
+    deadline = time.perf_counter() + duration
+
+    async def one(job) -> None:
+        token, room, nonce = job
+        body = json.dumps({"campaign": campaign, "room": room, "date": DAY, "code": token, "nonce": nonce,
+                           "desk": "bench"}).encode()
+        head = (f"POST /capture/api/checkin/ HTTP/1.1\r\nHost: {host}:{port}\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+                f"Cookie: sessionid={session}; csrftoken={csrf}\r\nX-CSRFToken: {csrf}\r\n"
+                f"Connection: close\r\n\r\n").encode()
+        t0 = time.perf_counter()
+        reader, writer = await asyncio.open_connection(host, port)
+        writer.write(head + body)
+        await writer.drain()
+        raw = await reader.read()
+        writer.close()
+        latencies.append(time.perf_counter() - t0)
+        status = raw.split(b" ", 2)[1].decode() if raw else "EOF"
+        statuses[status] = statuses.get(status, 0) + 1
+        try:
+            result = json.loads(raw.split(b"\r\n\r\n", 1)[1]).get("result", "?")
+        except (ValueError, IndexError):
+            result = "unparsed"
+        results[result] = results.get(result, 0) + 1
+
+    async def client() -> None:
+        while not queue.empty() and time.perf_counter() < deadline:
+            job = queue.get_nowait()
+            try:
+                await one(job)
+            except OSError as exc:
+                statuses[type(exc).__name__] = statuses.get(type(exc).__name__, 0) + 1
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    wall = time.perf_counter() - t0
+    lat = sorted(latencies)
+    return {
+        "requests": len(lat), "wall_s": wall, "per_s": len(lat) / wall if wall else 0.0,
+        "p50_ms": 1000 * lat[len(lat) // 2] if lat else None,
+        "p99_ms": 1000 * lat[min(len(lat) - 1, int(len(lat) * 0.99))] if lat else None,
+        "mean_ms": 1000 * statistics.fmean(lat) if lat else None,
+        "statuses": statuses, "results": results,
+    }
+
+
+# --- main ------------------------------------------------------------------------------------
+
+def pg_admin(url: str, sql: str) -> None:
+    import psycopg
+
+    u = urlparse(url)
+    with psycopg.connect(host=u.hostname, port=u.port or 5432, user=u.username or "postgres",
+                         password=u.password, dbname="postgres", autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--db", help="postgres://user@host:port/ (a throw-away database is created there)")
+    ap.add_argument("--students", type=int, default=3000)
+    ap.add_argument("--rooms", type=int, default=2)
+    ap.add_argument("--clients", type=int, default=16, help="concurrent HTTP clients (desks)")
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="server processes")
+    ap.add_argument("--threads", type=int, default=8, help="threads per server process")
+    ap.add_argument("--repeat", type=float, default=0.10, help="share of repeat scans (new nonce)")
+    ap.add_argument("--retry", type=float, default=0.03, help="share of retried submissions (same nonce)")
+    ap.add_argument("--max-requests", type=int, default=20000)
+    ap.add_argument("--duration", type=float, default=60.0, help="stop after this many seconds")
+    ap.add_argument("--warmup", type=int, default=200, help="requests before timing (not counted)")
+    ap.add_argument("--target", help="an already running server on 127.0.0.1 (same --db)")
+    ap.add_argument("--keep", action="store_true", help="keep the temporary data directory / database")
+    ap.add_argument("--serve", type=int, help=argparse.SUPPRESS)  # internal: run one worker on this port
+    args = ap.parse_args()
+
+    if args.serve:
+        serve(args.serve, args.threads)
+        return 0
+
+    tmp = Path(tempfile.mkdtemp(prefix="tucai-bench-checkin-"))
+    env = dict(os.environ, TUCAI_DATA_DIR=str(tmp), DJANGO_SETTINGS_MODULE="tucai.settings", TUCAI_DEBUG="0",
+               TUCAI_SSL_REDIRECT="0", TUCAI_LOG_LEVEL="ERROR", TUCAI_SECRET_KEY=secrets.token_urlsafe(40),
+               PYTHONPATH=str(REPO / "src"))
+    pg_db = None
+    if args.db:
+        if not args.db.startswith("postgres"):
+            ap.error("--db takes a postgres:// URL (SQLite is the default)")
+        u = urlparse(args.db)
+        pg_db = f"tucai_bench_{os.getpid()}"
+        pg_admin(args.db, f'CREATE DATABASE "{pg_db}"')
+        env["TUCAI_DATABASE_URL"] = u._replace(path="/" + pg_db).geturl()
+        env["TUCAI_DB_CONN_MAX_AGE"] = "600"  # persistent connections per server thread
+    os.environ.update(env)
+    sys.path.insert(0, str(REPO / "src"))
+
+    procs: list[subprocess.Popen] = []
+    try:
+        t = time.perf_counter()
+        data = setup_data(args.students + args.warmup, args.rooms)
+        warm_tokens = data["tokens"][args.students:]  # warm-up students are not in the measured plan
+        print(f"setup: {args.students} students, {args.rooms} rooms, codes issued in {time.perf_counter() - t:.1f} s "
+              f"({'PostgreSQL ' + pg_db if pg_db else 'SQLite ' + str(tmp / 'tucai.sqlite3')})")
+        if args.target:
+            u = urlparse(args.target)
+            if u.hostname not in ("127.0.0.1", "localhost"):
+                ap.error("--target must be on 127.0.0.1")
+            host, port = "127.0.0.1", u.port or 80
+        else:
+            host, port = "127.0.0.1", free_port()
+            log = open(tmp / "server.log", "w")  # noqa: SIM115
+            procs = [subprocess.Popen([sys.executable, __file__, "--serve", str(port), "--threads",
+                                       str(args.threads)], env=env, stdout=log,
+                                      stderr=subprocess.STDOUT) for _ in range(args.workers)]
+            for _ in range(100):
+                try:
+                    socket.create_connection((host, port), timeout=0.2).close()
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            else:
+                raise SystemExit("server did not start; see " + str(tmp / "server.log"))
+        jobs = plan(data["tokens"][: args.students], data["rooms"], args.repeat, args.retry, args.max_requests,
+                    seed=2024)
+        # Warm-up (imports, connections, caches) with students of their own, not timed.
+        warm = [(tok, data["rooms"][i % len(data["rooms"])], f"warm-{i}") for i, tok in enumerate(warm_tokens)]
+        asyncio.run(drive(host, port, warm, args.clients, 30, data["session"], data["campaign"]))
+        stats = asyncio.run(drive(host, port, jobs, args.clients, args.duration, data["session"], data["campaign"]))
+        check = verify(data["campaign"])
+        db = "PostgreSQL" if pg_db else "SQLite"
+        print(f"server: wsgiref pre-fork, {args.workers} processes × {args.threads} threads; clients: {args.clients} (asyncio), "
+              f"{os.cpu_count()} CPUs, db: {db}")
+        print(f"requests: {stats['requests']} in {stats['wall_s']:.2f} s → {stats['per_s']:.0f} check-ins/s; "
+              f"latency p50 {stats['p50_ms']:.1f} ms, p99 {stats['p99_ms']:.1f} ms, mean {stats['mean_ms']:.1f} ms")
+        print(f"HTTP statuses: {stats['statuses']}; results: {stats['results']}")
+        print(f"database: {check['tickets']} tickets for {check['students_with_ticket']} students, "
+              f"{check['scans']} scans recorded, rooms with gaps/duplicates: {check['rooms_with_gaps_or_duplicates']}")
+        ok = check["rooms_with_gaps_or_duplicates"] == 0 and check["tickets"] == check["students_with_ticket"]
+        print("integrity:", "OK" if ok else "FAILED")
+        return 0 if ok else 1
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        from django.db import connections
+
+        connections.close_all()
+        if pg_db and not args.keep:
+            pg_admin(args.db, f'DROP DATABASE IF EXISTS "{pg_db}" WITH (FORCE)')
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            print("kept:", tmp, pg_db or "")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
