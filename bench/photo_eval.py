@@ -51,6 +51,17 @@ MAPPING = {
 }
 
 
+def _balanced(c: Counter) -> float:
+    recalls = []
+    ok_n = c["label=ok got=ok"] + c["label=ok got=bad"] + c["label=ok got=none"]
+    bad_n = c["label=bad got=bad"] + c["label=bad got=ok"] + c["label=bad got=none"]
+    if ok_n:
+        recalls.append(c["label=ok got=ok"] / ok_n)
+    if bad_n:
+        recalls.append(c["label=bad got=bad"] / bad_n)
+    return sum(recalls) / len(recalls) if recalls else float("nan")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("faces_dir", nargs="?", type=Path, default=None)
@@ -68,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = list(csv.DictReader(labels.open(encoding="utf-8")))
     analysis.warm_up()
     conf: dict[str, Counter] = defaultdict(Counter)
+    conf_found: dict[str, Counter] = defaultdict(Counter)   # only rows where exactly one face was found
     misses: dict[str, list[str]] = defaultdict(list)
     count_exact, count_total, count_wrong = 0, 0, []
     verdicts = Counter()
@@ -97,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
             got = _ok(rep, *ids)
             key = f"label={'ok' if want else 'bad'} got={ {True: 'ok', False: 'bad', None: 'none'}[got]}"
             conf[name][key] += 1
+            if n == 1:
+                conf_found[name][key] += 1
             if got is not want:
                 misses[name].append(f"{row['file']} ({row[col]}) → {got}")
     dt = time.perf_counter() - t0
@@ -104,22 +118,21 @@ def main(argv: list[str] | None = None) -> int:
     print(f"face count exact on {count_exact}/{count_total} images")
     for w in count_wrong:
         print(f"    count wrong: {w}")
-    print(f"{'check':<20} {'ok→ok':>6} {'ok→bad':>6} {'ok→?':>5} {'bad→bad':>7} {'bad→ok':>6} {'bad→?':>5}  {'bal.acc':>7}")
+    print(f"{'check':<20} {'ok→ok':>6} {'ok→bad':>6} {'ok→?':>5} {'bad→bad':>7} {'bad→ok':>6} {'bad→?':>5}  {'bal.acc':>7}"
+          f"  {'(face found)':>12}")
     for name in MAPPING:
         c = conf[name]
         ok_ok, ok_bad, ok_none = c["label=ok got=ok"], c["label=ok got=bad"], c["label=ok got=none"]
         bad_bad, bad_ok, bad_none = c["label=bad got=bad"], c["label=bad got=ok"], c["label=bad got=none"]
-        recalls = []
-        if ok_ok + ok_bad + ok_none:
-            recalls.append(ok_ok / (ok_ok + ok_bad + ok_none))
-        if bad_bad + bad_ok + bad_none:
-            recalls.append(bad_bad / (bad_bad + bad_ok + bad_none))
-        ba = sum(recalls) / len(recalls) if recalls else float("nan")
         extra = f"  (skipped multi-face: {c['skipped(multi-face)']})" if c["skipped(multi-face)"] else ""
-        print(f"{name:<20} {ok_ok:>6} {ok_bad:>6} {ok_none:>5} {bad_bad:>7} {bad_ok:>6} {bad_none:>5}  {ba:>7.1%}{extra}")
+        found = "—" if name == "face.count" else f"{_balanced(conf_found[name]):.1%}"
+        print(f"{name:<20} {ok_ok:>6} {ok_bad:>6} {ok_none:>5} {bad_bad:>7} {bad_ok:>6} {bad_none:>5}  "
+              f"{_balanced(c):>7.1%}  {found:>12}{extra}")
         if args.verbose:
             for m in misses[name]:
                 print(f"      miss: {m}")
+    print("bal.acc: mean recall over the label's classes ('unsure'/'n/a' rows left out; 'cannot be measured' counts"
+          " as a miss). (face found): the same over rows where exactly one face was found.")
     return 0
 
 

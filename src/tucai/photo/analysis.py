@@ -173,7 +173,11 @@ def _detect(rgb: np.ndarray, m: _Models) -> list[Face]:
     """Both MediaPipe detectors on the whole image (the short-range one finds close-ups the full-range
     one misses); overlapping 2×2 tiles when neither found a face (crowds of small faces)."""
     h, w = rgb.shape[:2]
-    faces = _run_detector(m.detector, rgb, m) + _run_detector(m.detector_short, rgb, m, source="short")
+    faces = _run_detector(m.detector, rgb, m)
+    # The short-range model only adds close-ups the full-range one missed: skip it when the full-range
+    # model already found a large, confident face (the capture-station case).
+    if not any(f.score >= 0.8 and f.width >= 0.2 * w for f in faces):
+        faces += _run_detector(m.detector_short, rgb, m, source="short")
     faces = _merge(faces)
     if not faces:
         th, tw = int(h * 0.55), int(w * 0.55)
@@ -210,7 +214,7 @@ def _mesh_on_crop(rgb: np.ndarray, face: Face, m: _Models) -> np.ndarray | None:
     if any(pad):
         crop = cv2.copyMakeBorder(crop, *pad, borderType=cv2.BORDER_CONSTANT, value=(0, 0, 0))
     f = 1.0
-    if s > 384:  # the mesh looks at 192 px anyway
+    if s > 512:  # the mesh looks at 192 px anyway
         f = 384 / s
         crop = cv2.resize(crop, (384, 384), interpolation=cv2.INTER_AREA)
     crop = np.ascontiguousarray(crop)

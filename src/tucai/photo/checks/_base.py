@@ -58,6 +58,7 @@ def result(id: str, ok: bool | None, value: Any, limit: Any, *, fail: tuple[str,
     return CheckResult(id, None if ok is None else bool(ok), value, limit, zh, en, heuristic)
 
 
+WINDOW_WIDTH = 240  # background, contrast: measured on the cropped photo at this width
 ROI_FACE_PX = 160   # face width of the ROI copy the skin/exposure measures use (speed, not precision)
 
 NO_FACE = ("未检测到单一人脸，无法测量", "No single face found: cannot be measured")
@@ -150,6 +151,15 @@ class Context:
         if m.sum() < 20:
             return None
         return np.median(self.roi_lab[m], axis=0)
+
+    @cached_property
+    def window_small(self) -> tuple[np.ndarray, float] | None:
+        """The window (or the whole image without a face) area-resized to WINDOW_WIDTH wide, and the factor."""
+        x0, y0, x1, y1 = self.window or (0, 0, self.a.rgb.shape[1], self.a.rgb.shape[0])
+        f = WINDOW_WIDTH / max(1, x1 - x0)      # always this width: texture is measured per px of it
+        crop = cv2.resize(self.a.rgb[y0:y1, x0:x1], (WINDOW_WIDTH, max(8, round((y1 - y0) * f))),
+                          interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_LINEAR)
+        return crop, f
 
     @cached_property
     def window(self) -> tuple[int, int, int, int] | None:

@@ -9,7 +9,6 @@ import numpy as np
 
 from tucai.photo.checks._base import NO_FACE, CheckResult, Context, ciede2000, result, rgb_to_lab, to_lab
 
-WORK_WIDTH = 240  # the background is measured at this width (texture in L*/px at this scale)
 
 
 def background_pixels(ctx: Context) -> dict | None:
@@ -20,9 +19,9 @@ def background_pixels(ctx: Context) -> dict | None:
     out = None
     if win is not None and a.mask is not None:
         x0, y0, x1, y1 = win
-        f = WORK_WIDTH / (x1 - x0)
-        size = (WORK_WIDTH, max(8, round((y1 - y0) * f)))
-        lab = to_lab(cv2.resize(a.rgb[y0:y1, x0:x1], size, interpolation=cv2.INTER_AREA))
+        small, f = ctx.window_small
+        size = (small.shape[1], small.shape[0])
+        lab = to_lab(small)
         person = cv2.resize(a.mask[y0:y1, x0:x1], size, interpolation=cv2.INTER_LINEAR) > 0.1
         # Stay clear of the outline (hair strands, matting halo).
         k = max(3, round(0.06 * ctx.face_w * f)) | 1

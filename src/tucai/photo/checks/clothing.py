@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from tucai.photo.checks._base import NO_FACE, CheckResult, Context, ciede2000, result
+from tucai.photo.checks._base import NO_FACE, CheckResult, Context, ciede2000, result, to_lab
 from tucai.photo.checks.background import background_median
 
 HUE_ZH = {"blue": "蓝色", "yellow": "黄色", "green": "绿色", "purple": "紫色"}
@@ -29,7 +29,9 @@ def clothing_lab(ctx: Context) -> np.ndarray | None:
     m = a.mask[y0:y1, x0:x1] > 0.7
     if m.sum() < max(50, 0.02 * fw * fw):
         return None
-    return np.median(ctx.lab_at(x0, y0, x1, y1)[m], axis=0)
+    # Every other row and column: a median of a shirt needs no more (and costs a quarter).
+    rgb = np.ascontiguousarray(a.rgb[y0:y1:2, x0:x1:2])
+    return np.median(to_lab(rgb)[m[::2, ::2]], axis=0)
 
 
 def hue_name(lab: np.ndarray, ctx: Context) -> str | None:

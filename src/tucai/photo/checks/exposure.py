@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-import cv2
-
 from tucai.photo.checks._base import NO_FACE, CheckResult, Context, result, to_lab
 
 
@@ -42,10 +40,7 @@ def check_contrast(ctx: Context) -> CheckResult:
             "Flat, washed-out picture: check the lights and the lens (no backlight or haze)")
     passed = ("对比度正常", "Contrast fine")
     # On a small copy of the part that ends up in the photo (the whole picture when there is no face).
-    x0, y0, x1, y1 = ctx.window or (0, 0, ctx.a.rgb.shape[1], ctx.a.rgb.shape[0])
-    f = min(1.0, 240 / max(1, x1 - x0))
-    small = cv2.resize(ctx.a.rgb[y0:y1, x0:x1], (max(1, round((x1 - x0) * f)), max(1, round((y1 - y0) * f))),
-                       interpolation=cv2.INTER_AREA)
+    small, _ = ctx.window_small
     L = to_lab(small)[..., 0]
     lo, hi = np.percentile(L, (2, 98))
     v = float(hi - lo)
