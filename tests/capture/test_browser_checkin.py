@@ -69,7 +69,8 @@ def test_code_page_desk_display(allow_db_in_playwright, browser, live_server, ar
     assert Ticket.objects.filter(date=day).count() == len(students) + 1
 
     # 3. The public display shows the number among the next ones, then as "now serving".
-    tv = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="zh-CN").new_page()
+    tv_ctx = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="zh-CN")
+    tv = tv_ctx.new_page()
     tv.goto(f"{live_server.url}/capture/display/{room.pk}/{day_s}/")
     tv.wait_for_selector(f".next-number[data-number='{number}']")
     p.wait_for_selector("#my-number")
@@ -87,5 +88,50 @@ def test_code_page_desk_display(allow_db_in_playwright, browser, live_server, ar
     p.wait_for_selector("#my-state[data-state=called]", timeout=5000)
     p.screenshot(path=str(artifacts_dir / "capture_5_student_called.png"), full_page=True)
     cam.screenshot(path=str(artifacts_dir / "capture_6_queue_controls.png"), full_page=True)
-    phone.close()
-    desk_ctx.close()
+    for ctx in (phone, desk_ctx, tv_ctx):
+        ctx.close()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_desk_binds_unknown_code_and_manual_checkin(allow_db_in_playwright, browser, live_server, artifacts_dir,
+                                                    campaign, room, day, make_student, operator_user,
+                                                    project_static):
+    from tucai.capture.models import CheckinScan, ForeignCode
+
+    chsi_student = make_student(name="欧阳娜娜")
+    manual_student = make_student(name="司马光")
+    ctx = browser.new_context(viewport={"width": 1280, "height": 1000}, locale="zh-CN")
+    ctx.add_cookies([_session_cookie(operator_user, live_server)])
+    d = ctx.new_page()
+    d.goto(f"{live_server.url}/capture/desk/{campaign.pk}/{room.pk}/{day.isoformat()}/?desk=B")
+    chsi = "XXCHSI0123456789ABCDEF-opaque"
+    d.keyboard.type(chsi)
+    d.keyboard.press("Enter")
+    d.wait_for_selector(".result[data-result=refused][data-reason='code.unknown']")
+    assert d.evaluate("document.getElementById('manual').open")  # the search opens for binding
+    d.fill("#search-q", "欧阳")
+    d.press("#search-q", "Enter")
+    d.wait_for_selector(f"tr[data-student='{chsi_student.pk}'] .bind-code")
+    d.screenshot(path=str(artifacts_dir / "capture_7_desk_bind.png"), full_page=True)
+    d.click(f"tr[data-student='{chsi_student.pk}'] .bind-code")
+    d.wait_for_selector(".result[data-result=issued]")
+    assert d.inner_text(".student-name") == "欧阳娜娜" and d.get_attribute(".result", "data-number") == "1"
+    assert ForeignCode.objects.get(student=chsi_student).raw_token == chsi
+    # Later scans of the same CHSI code resolve directly.
+    d.focus("#scan-code")
+    d.keyboard.type(chsi)
+    d.keyboard.press("Enter")
+    d.wait_for_selector(".result[data-result=repeat]")
+    # Manual check-in of a student without any code.
+    d.fill("#search-q", manual_student.student_no)
+    d.press("#search-q", "Enter")
+    d.wait_for_selector(f"tr[data-student='{manual_student.pk}'] .manual-checkin")
+    d.click(f"tr[data-student='{manual_student.pk}'] .manual-checkin")
+    d.wait_for_selector(".result[data-result=issued][data-number='2']")
+    assert d.inner_text(".student-name") == "司马光"
+    d.screenshot(path=str(artifacts_dir / "capture_8_desk_manual.png"), full_page=True)
+    kinds = list(CheckinScan.objects.order_by("pk").values_list("code_kind", "result", "desk"))
+    assert kinds == [("foreign", "refused", "B"), ("foreign", "issued", "B"), ("foreign", "repeat", "B"),
+                     ("manual", "issued", "B")]
+    ctx.close()
