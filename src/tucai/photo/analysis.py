@@ -10,8 +10,10 @@ Coordinates: everything in :class:`Analysis` is in the pixels of the analysis im
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+import sys
 import threading
 from dataclasses import dataclass, field
 
@@ -56,7 +58,7 @@ class _Models:
 
     def get(self):
         if self.segmenter is None:
-            with self._lock:
+            with self._lock, _quiet_native_stderr():
                 if self.segmenter is None:
                     import mediapipe as mp
 
@@ -66,8 +68,35 @@ class _Models:
                                                                            min_detection_confidence=0.3)
                     self.mesh = sol.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1,
                                                        refine_landmarks=True, min_detection_confidence=0.3)
-                    self.segmenter = sol.selfie_segmentation.SelfieSegmentation(model_selection=0)
+                    segmenter = sol.selfie_segmentation.SelfieSegmentation(model_selection=0)
+                    # First inferences print MediaPipe's start-up notices: run them here, silenced.
+                    # (The mesh only ever sees square crops: a non-square input makes it warn.)
+                    img = np.full((256, 256, 3), 128, np.uint8)
+                    for graph in (self.detector, self.detector_short, self.mesh, segmenter):
+                        graph.process(img)
+                    self.segmenter = segmenter
         return self
+
+
+@contextlib.contextmanager
+def _quiet_native_stderr():
+    """Silence C++ log lines (TFLite/absl start-up notices, which no environment variable turns off)
+    while the models load; Python-level errors still propagate as exceptions."""
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):   # no real stderr (embedded, captured): nothing to do
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+        yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+        os.close(devnull)
 
 
 MODELS = _Models()

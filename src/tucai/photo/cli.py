@@ -11,6 +11,7 @@ arguments, nothing written).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -170,18 +171,46 @@ def cmd_sheet(args, out, err) -> int:
     return EXIT_PASS
 
 
+@contextlib.contextmanager
+def _python_stderr_only():
+    """MediaPipe's C++ code logs notices straight to file descriptor 2 (no setting turns them off).
+    For the command, send fd 2 to /dev/null and keep Python's ``sys.stderr`` on the real stderr."""
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):   # stderr already replaced (tests capture it)
+        yield sys.stderr
+        return
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    err = os.fdopen(os.dup(saved), "w", encoding=sys.stderr.encoding or "utf-8", errors="replace")
+    old = sys.stderr
+    try:
+        os.dup2(devnull, fd)
+        sys.stderr = err
+        yield err
+    finally:
+        err.flush()
+        sys.stderr = old
+        os.dup2(saved, fd)
+        os.close(saved)
+        os.close(devnull)
+        err.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    out, err = sys.stdout, sys.stderr
+    out = sys.stdout
     try:
         args = _parser().parse_args(argv)
     except SystemExit as e:   # argparse: --help (0) or a usage error (2)
         return int(e.code or 0) if e.code in (0, None) else EXIT_ERROR
-    if args.cmd == "check":
-        return cmd_check(args, out)
-    if args.cmd == "normalize":
-        return cmd_normalize(args, out, err)
-    return cmd_sheet(args, out, err)
+    with _python_stderr_only() as err:
+        if args.cmd == "check":
+            return cmd_check(args, out)
+        if args.cmd == "normalize":
+            return cmd_normalize(args, out, err)
+        return cmd_sheet(args, out, err)
 
 
 if __name__ == "__main__":
