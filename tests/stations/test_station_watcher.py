@@ -260,3 +260,20 @@ def test_watcher_killed_and_restarted_binds_every_file_exactly_once(child_env, t
         assert hashlib.sha256(stored.read_bytes()).hexdigest() == s["sha256"]
         assert stored.name.startswith(s["sha256"])
     assert kills == 4
+
+
+@pytest.mark.django_db
+def test_recursive_takes_dated_subfolders_but_not_hidden_ones(station, make_ticket, make_jpeg, engine, tmp_path,
+                                                              settings):
+    make_ticket(state="called")
+    (tmp_path / "2024-03-03").mkdir()
+    (tmp_path / ".cache").mkdir()
+    (tmp_path / "top.jpg").write_bytes(make_jpeg(1))
+    (tmp_path / "2024-03-03" / "IMG_1.JPG").write_bytes(make_jpeg(2))
+    (tmp_path / ".cache" / "thumb.jpg").write_bytes(make_jpeg(3))
+    # The station fixture keeps media under tmp_path/media, i.e. inside the watched tree here: our
+    # own stored originals and previews must never be taken as new frames.
+    assert settings.MEDIA_ROOT == tmp_path / "media"
+    assert HotFolderWatcher(station=station, directory=tmp_path, interval=0).run(once=True) == 1
+    assert HotFolderWatcher(station=station, directory=tmp_path, interval=0, recursive=True).run(once=True) == 1
+    assert sorted(Shot.objects.values_list("filename", flat=True)) == ["IMG_1.JPG", "top.jpg"]

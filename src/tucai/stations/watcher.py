@@ -20,6 +20,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.conf import settings
+
 from tucai.core.errors import TucaiError
 from tucai.stations.models import Shot, Station
 from tucai.stations.services import IMAGE_EXTENSIONS, shot_ingest, shot_recheck_pending
@@ -59,14 +61,17 @@ class PollResult:
 
 
 class HotFolderWatcher:
-    def __init__(self, *, station: Station, directory: str | Path, actor_label: str = "", interval: float = 0.2):
+    def __init__(self, *, station: Station, directory: str | Path, actor_label: str = "", interval: float = 0.2,
+                 recursive: bool = False):
         self.station = station
         self.directory = Path(directory)
+        self.recursive = recursive  # some tethering tools file frames into dated sub-folders
+        self._media_root = Path(getattr(settings, "MEDIA_ROOT", "") or "/nonexistent").resolve()
         self.interval = interval
         self.actor_label = actor_label or f"watcher:{station.pk}"
-        self._last: dict[str, tuple[int, int]] = {}    # name -> (size, mtime_ns) at the previous poll
-        self._stable_since: dict[str, float] = {}       # name -> when an incomplete JPEG stopped changing
-        self._done: dict[str, tuple[int, int]] = {}    # name -> (size, mtime_ns) already handled this run
+        self._last: dict[str, tuple[int, int]] = {}    # path -> (size, mtime_ns) at the previous poll
+        self._stable_since: dict[str, float] = {}       # path -> when an incomplete JPEG stopped changing
+        self._done: dict[str, tuple[int, int]] = {}    # path -> (size, mtime_ns) already handled this run
         # Files recorded in the DB with the same (path, size, mtime) are skipped without re-reading them
         # (a restart after a big day would otherwise hash every file again). Anything else is hashed.
         self._recorded = {
@@ -74,17 +79,38 @@ class HotFolderWatcher:
             .values_list("source_path", "size", "source_mtime_ns")
         }
 
+    def _entries(self) -> list[os.DirEntry]:
+        """Files to look at, in a stable order; sub-folders too when ``recursive`` (not hidden/temp ones)."""
+        out: list[os.DirEntry] = []
+        stack = [self.directory]
+        while stack:
+            folder = stack.pop()
+            try:
+                listing = list(os.scandir(folder))
+            except FileNotFoundError:
+                if folder == self.directory:
+                    raise
+                continue  # a sub-folder removed meanwhile
+            for e in listing:
+                if self.recursive and e.name[:1] not in ".~$" and e.is_dir(follow_symlinks=False):
+                    if Path(e.path).resolve() != self._media_root:  # never take our own stored copies
+                        stack.append(Path(e.path))
+                else:
+                    out.append(e)
+        return sorted(out, key=lambda e: e.path)
+
     def poll(self) -> PollResult:
         result = PollResult()
         try:
-            entries = list(os.scandir(self.directory))
+            entries = self._entries()
         except FileNotFoundError:
             result.errors.append(f"folder not found: {self.directory}")
             return result
         seen_now: dict[str, tuple[int, int]] = {}
-        for entry in sorted(entries, key=lambda e: e.name):
+        for entry in entries:
             if not is_candidate(entry.name):
                 continue
+            key = entry.path
             try:
                 if not entry.is_file(follow_symlinks=False):
                     continue
@@ -92,15 +118,15 @@ class HotFolderWatcher:
             except FileNotFoundError:
                 continue  # renamed away between the listing and the stat
             sig = (st.st_size, st.st_mtime_ns)
-            seen_now[entry.name] = sig
-            if self._done.get(entry.name) == sig:
+            seen_now[key] = sig
+            if self._done.get(key) == sig:
                 continue
             if (entry.path, st.st_size, st.st_mtime_ns) in self._recorded:
-                self._done[entry.name] = sig
+                self._done[key] = sig
                 continue
-            if st.st_size == 0 or self._last.get(entry.name) != sig:
+            if st.st_size == 0 or self._last.get(key) != sig:
                 result.pending += 1  # new or still growing: look again next poll
-                self._stable_since.pop(entry.name, None)
+                self._stable_since.pop(key, None)
                 continue
             try:
                 with open(entry.path, "rb") as fh:  # some tools hold the file locked until done
@@ -113,12 +139,12 @@ class HotFolderWatcher:
                 result.pending += 1
                 continue
             if not jpeg_complete(data):
-                since = self._stable_since.setdefault(entry.name, time.monotonic())
+                since = self._stable_since.setdefault(key, time.monotonic())
                 if time.monotonic() - since < INCOMPLETE_GRACE_S:
                     result.pending += 1
                     continue
                 log.warning("taking %s although its JPEG end marker is missing", entry.name)
-            self._stable_since.pop(entry.name, None)
+            self._stable_since.pop(key, None)
             try:
                 shot = shot_ingest(station=self.station, data=data, filename=entry.name,
                                    actor_label=self.actor_label, source_path=entry.path,
@@ -126,10 +152,10 @@ class HotFolderWatcher:
             except TucaiError as exc:
                 result.errors.append(f"{entry.name}: {exc.code}")
                 log.warning("refused %s: %s", entry.name, exc)
-                self._done[entry.name] = sig  # a bad file stays refused until it changes
+                self._done[key] = sig  # a bad file stays refused until it changes
                 continue
             (result.taken if shot.was_created else result.known).append(shot)
-            self._done[entry.name] = sig
+            self._done[key] = sig
         self._last = seen_now
         return result
 

@@ -24,6 +24,7 @@ class Command(BaseCommand):
         w.add_argument("--room", required=True, help="拍摄室 ID 或名称")
         w.add_argument("--station", default="1", help="机位名称（默认 1）")
         w.add_argument("--once", action="store_true", help="处理完文件夹中现有文件后退出")
+        w.add_argument("--recursive", action="store_true", help="也监视子文件夹（按日期分文件夹的联机软件）")
         w.add_argument("--interval", type=float, default=0.2, help="轮询间隔（秒，默认 0.2）")
         r = sub.add_parser("recheck", help="重新检测未出结论的照片（检测中断后）")
         r.add_argument("--campaign", required=True)
@@ -57,13 +58,13 @@ class Command(BaseCommand):
             return
         warm_up()
 
-    def _watch(self, camp, *, directory, room, station, once, interval, **_):
+    def _watch(self, camp, *, directory, room, station, once, interval, recursive=False, **_):
         folder = Path(directory).resolve()
         if not folder.is_dir():
             raise CommandError(f"station.folder_not_found: 文件夹不存在：{folder}")
         st = station_get_or_create(campaign=camp, room=room_resolve(campaign=camp, ref=room), name=station,
                                    hot_folder=str(folder), actor_label="cli")
-        watcher = HotFolderWatcher(station=st, directory=folder, interval=max(0.05, interval))
+        watcher = HotFolderWatcher(station=st, directory=folder, interval=max(0.05, interval), recursive=recursive)
         self._warm_up()
         self.stdout.write(f"监视 {folder} → {st}（按 Ctrl+C 停止）" if not once else f"处理 {folder} → {st}")
         self.stdout.flush()
