@@ -102,6 +102,31 @@ def serve(port: int, threads: int) -> None:
     httpd.serve_forever(poll_interval=0.2)
 
 
+def cpu_seconds(pids) -> float:
+    """user+system CPU seconds of these processes so far (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / tick
+
+
+def postgres_pids() -> list[int]:
+    out = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                if (d / "comm").read_text().strip() in ("postgres", "postmaster"):
+                    out.append(int(d.name))
+            except OSError:
+                pass
+    return out
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -328,7 +353,14 @@ def main() -> int:
         # Warm-up (imports, connections, caches) with students of their own, not timed.
         warm = [(tok, data["rooms"][i % len(data["rooms"])], f"warm-{i}") for i, tok in enumerate(warm_tokens)]
         asyncio.run(drive(host, port, warm, args.clients, 30, data["session"], data["campaign"]))
+        server_pids = [p.pid for p in procs]
+        pg_pids = postgres_pids() if pg_db else []
+        cpu0 = (cpu_seconds(server_pids), cpu_seconds(pg_pids), time.process_time())
+        load0 = os.getloadavg()[0]
         stats = asyncio.run(drive(host, port, jobs, args.clients, args.duration, data["session"], data["campaign"]))
+        pg_pids = list(set(pg_pids) | set(postgres_pids() if pg_db else []))
+        cpu1 = (cpu_seconds(server_pids), cpu_seconds(pg_pids), time.process_time())
+        load1 = os.getloadavg()[0]
         check = verify(data["campaign"])
         db = "PostgreSQL" if pg_db else "SQLite"
         print(f"server: wsgiref pre-fork, {args.workers} processes × {args.threads} threads; clients: {args.clients} (asyncio), "
@@ -336,6 +368,14 @@ def main() -> int:
         print(f"requests: {stats['requests']} in {stats['wall_s']:.2f} s → {stats['per_s']:.0f} check-ins/s; "
               f"latency p50 {stats['p50_ms']:.1f} ms, p99 {stats['p99_ms']:.1f} ms, mean {stats['mean_ms']:.1f} ms")
         print(f"HTTP statuses: {stats['statuses']}; results: {stats['results']}")
+        n = max(1, stats["requests"])
+        server_ms, pg_ms, client_ms = ((b - a) * 1000 / n for a, b in zip(cpu0, cpu1))
+        if procs:
+            # CPU cost per check-in does not depend on what else runs on the machine; the rate does.
+            per = server_ms + pg_ms
+            print(f"CPU per check-in: server {server_ms:.2f} ms, database {pg_ms:.2f} ms, load client "
+                  f"{client_ms:.2f} ms → at most ≈ {1000 * (os.cpu_count() or 1) / (per + client_ms):.0f}/s on "
+                  f"{os.cpu_count()} otherwise idle CPUs (load average during the run: {load0:.1f} → {load1:.1f})")
         print(f"database: {check['tickets']} tickets for {check['students_with_ticket']} students, "
               f"{check['scans']} scans recorded, rooms with gaps/duplicates: {check['rooms_with_gaps_or_duplicates']}")
         ok = check["rooms_with_gaps_or_duplicates"] == 0 and check["tickets"] == check["students_with_ticket"]

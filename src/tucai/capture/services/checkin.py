@@ -168,7 +168,7 @@ def _record_refusal(scan_fields: dict, *, student, reason: str) -> CheckinOutcom
 
 def _allocate(scan_fields: dict, *, student, campaign, room, date, raw: str, warnings: list) -> CheckinOutcome:
     # One query for the student's tickets in this campaign: today's (a repeat) and any finished one.
-    tickets = list(Ticket.objects.select_related("room").filter(campaign=campaign, student=student))
+    tickets = list(Ticket.objects.select_related("room").filter(campaign=campaign, student=student).order_by())
     existing = next((t for t in tickets if t.date == date), None)
     if existing is None and any(t.state == TicketState.DONE for t in tickets):
         return _record_refusal(scan_fields, student=student, reason="student.already_photographed")
@@ -253,9 +253,16 @@ def _allocate_pg(scan_fields: dict, *, student, campaign, room, date, raw: str, 
         "actor": actor.pk if actor is not None else None, "actor_label": scan_fields["actor_label"],
         "nonce": scan_fields["nonce"],
     }
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        scan_id, ticket_id, number, queue_order = cursor.fetchone()
+    if connection.in_atomic_block:
+        # Inside a caller's transaction (tests, batch jobs): a savepoint, so a conflict can be retried.
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            scan_id, ticket_id, number, queue_order = cursor.fetchone()
+    else:
+        # Autocommit: the single statement is its own transaction (saves the BEGIN/COMMIT round trips).
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            scan_id, ticket_id, number, queue_order = cursor.fetchone()
     # The rows as they were written, without reading them back.
     ticket = Ticket(pk=ticket_id, campaign=campaign, room=room, date=date, number=number, student=student,
                     state=TicketState.WAITING, queue_order=queue_order, requeue_count=0, checked_in_at=now,

@@ -209,8 +209,11 @@ def code_resolve(*, campaign, raw_code: str) -> CodeResolution:
             return CodeResolution(raw=raw, kind=CodeKind.TUCAI, reason="code.other_campaign",
                                   details={"campaign_id": parsed.campaign_id})
         # One query: the code row with its student, class and slot (what the desk shows).
+        # (student, version) is unique: no ORDER BY (the default ordering would join the student table).
         code = (CaptureCode.objects.select_related("student__school_class__assignment__slot__room")
-                .filter(student_id=parsed.student_id, version=parsed.version, campaign_id=campaign.pk).first())
+                .filter(student_id=parsed.student_id, version=parsed.version, campaign_id=campaign.pk)
+                .order_by()[:1])
+        code = code[0] if code else None
         if code is None:
             # Signed with our key but never recorded (e.g. a restored database): not usable.
             return CodeResolution(raw=raw, kind=CodeKind.TUCAI, reason="code.unknown")
