@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import json
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -74,7 +75,7 @@ def slot_warnings(*, student: Student, room, date: dt.date, now: dt.datetime | N
     """Warnings for the desk: no slot, wrong room, wrong day, early or late for the slot."""
     try:
         slot = student.school_class.assignment.slot
-    except Exception:  # noqa: BLE001 — RelatedObjectDoesNotExist: the class has no slot
+    except ObjectDoesNotExist:  # the class has no slot assignment
         return [{"code": "slot.none", "message": "该班级未安排拍摄时段"}]
     out = []
     if slot.room_id != room.pk:

@@ -44,5 +44,7 @@ def student_login(*, campaign, student_no: str, doc_tail: str, ip: str | None) -
     matches = hmac.compare_digest(expected.encode(), tail.encode()) and len(tail) == 6
     if student is None or not matches:
         StudentLoginFailure.objects.create(student_no=student_no, ip=ip or None)
+        # Keep the table small: rows older than a day no longer count for anything.
+        StudentLoginFailure.objects.filter(at__lt=timezone.now() - dt.timedelta(days=1)).delete()
         raise TucaiError("login.failed", "学号或证件号后六位不正确", "Student number or ID ending is wrong")
     return student
