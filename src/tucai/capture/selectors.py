@@ -83,3 +83,9 @@ def queue_board(*, room, date: dt.date, next_count: int = 8) -> dict:
 def student_latest_ticket(*, student) -> Ticket | None:
     """The student's most recent ticket (the one their phone shows)."""
     return Ticket.objects.filter(student=student).select_related("room").order_by("-date", "-pk").first()
+
+
+def capture_codes_active_count(*, campaign) -> int:
+    from tucai.capture.models import CaptureCode
+
+    return CaptureCode.objects.filter(campaign=campaign, revoked_at__isnull=True).count()
