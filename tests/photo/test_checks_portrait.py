@@ -145,8 +145,8 @@ def test_tilted_shoulders(compliant, run_photo, check_of):
     fw = g.face_width
     img = compliant.rgb.copy()
     h = img.shape[0]
-    # Drop the student's left shoulder (image right, beyond the face) by a quarter face width.
-    xs, y0, d = int(g.centre_x + 0.55 * fw), int(g.chin_y - 0.2 * fw), int(0.25 * fw)
+    # Drop the student's left shoulder (image right, beyond the face) by 0.4 face widths (about 12°).
+    xs, y0, d = int(g.centre_x + 0.55 * fw), int(g.chin_y - 0.2 * fw), int(0.4 * fw)
     img[y0 + d:, xs:] = compliant.rgb[y0:h - d, xs:]
     img[y0:y0 + d, xs:] = synth.BLUE
     c = check_of(run_photo(img), "shoulders.level")

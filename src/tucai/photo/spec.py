@@ -80,13 +80,13 @@ class Profile:
     background_uniform_max: float = 12.0     # half the p5–p95 spread of background L* (shadows, unevenness)
     background_gradient_max: float = 15.0    # max − min median L* over a 3×3 grid of the background (gradient)
     background_chroma_spread_max: float = 5.0  # half the p5–p95 spread of a*, b* (coloured objects = clutter)
-    clothing_delta_e_min: float = 20.0       # clothing must differ from background at least this much
+    clothing_delta_e_min: float = 15.0       # CIEDE2000 clothing vs background at least (light grey tee on blue: 19.8)
     forbidden_clothing_hues: tuple[str, ...] = ("blue", "yellow", "green", "purple")   # NOTICE2024 (blue bg)
-    shoulder_tilt_max_deg: float = 5.0
+    shoulder_tilt_max_deg: float = 8.0       # mask-based, hair on a shoulder and turned bodies add a few degrees
     exposure_face_l: Band = Band(35.0, 85.0)  # mean L* of the face skin
     clipped_max_fraction: float = 0.02       # share of face pixels blown out or crushed
     contrast_min: float = 40.0               # L* p98 − p2 over the cropped photo (washed-out, hazy pictures)
-    lighting_balance_max: float = 0.25       # |L(left half) − L(right half)| / L(face)
+    lighting_balance_max: float = 0.3        # |L(left half) − L(right half)| / L(face)
     sharpness_min: float = 44.0              # variance of Laplacian on the face, face ≤ 240 px wide (never upscaled)
     glare_max_fraction: float = 0.015        # share of near-white specular pixels in the eye regions
     tint_max: float = 0.85                   # under-eye darkening vs. cheeks + colour shift/40 (see checks/glasses)

@@ -59,12 +59,14 @@ def compliant_portrait(src_rgb: np.ndarray, *, size: tuple[int, int] = (1080, 13
     ty = fy0 + eye_y_out * px - g.eye_y * k
     M = np.array([[k, 0, tx], [0, k, ty]], np.float64)
     interp = cv2.INTER_AREA if k < 1 else cv2.INTER_CUBIC
-    person = cv2.warpAffine(src_rgb, M, (W, H), flags=interp, borderMode=cv2.BORDER_REPLICATE)
-    al = cv2.warpAffine(alpha, M, (W, H), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    # Nothing of the person above the source's top edge (replication would stretch the hair upward).
-    top = int(max(0, math.ceil(ty)))
-    al[:top] = 0
-    return composite(person, al, background), al
+    # Extend the source downward only (the chest continues below the picture); beyond its other edges
+    # there is no person (alpha 0), so nothing is smeared sideways or upward.
+    extra = int(math.ceil(H / k))
+    src_ext = cv2.copyMakeBorder(src_rgb, 0, extra, 0, 0, cv2.BORDER_REPLICATE)
+    al_ext = cv2.copyMakeBorder(alpha, 0, extra, 0, 0, cv2.BORDER_REPLICATE)
+    person = cv2.warpAffine(src_ext, M, (W, H), flags=interp, borderMode=cv2.BORDER_REPLICATE)
+    al = cv2.warpAffine(al_ext, M, (W, H), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    return composite(person, np.clip(al, 0, 1), background), np.clip(al, 0, 1)
 
 
 def composite(person: np.ndarray, alpha: np.ndarray, background) -> np.ndarray:

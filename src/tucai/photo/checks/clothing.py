@@ -82,20 +82,26 @@ def check_shoulders(ctx: Context) -> CheckResult:
         return result("shoulders.level", None, None, lim, fail=fail, passed=passed, unmeasured=NO_FACE, heuristic=True)
     h, w = a.mask.shape
     fw = g.face_width
-    dx = 0.9 * fw   # inside a CHSI frame (face ≈ half the width) the shoulders are cut further out
-    xs = (g.centre_x - dx, g.centre_x + dx)
-    tops = []
-    for x in xs:
-        xi = int(round(x))
-        if xi < 0 or xi >= w:
+    win = ctx.window or (0, 0, w, h)
+    y_from = int(max(0, g.chin_y))
+    sides = []
+    # Each side: the mask's top edge over a band of columns 0.75–1.05 face widths out (inside the photo),
+    # summarised by its median height (one strand of hair on a shoulder does not tilt it).
+    for sign in (-1, 1):
+        xs = [int(round(g.centre_x + sign * k * fw)) for k in np.linspace(0.75, 1.05, 7)]
+        xs = [x for x in xs if max(0, win[0]) <= x < min(w, win[2])]
+        tops = []
+        for x in xs:
+            idx = np.flatnonzero(a.mask[y_from:, x] > 0.5)
+            if idx.size and y_from + idx[0] < h - 2:
+                tops.append((x, y_from + idx[0]))
+        if len(tops) < 3:
             break
-        col = a.mask[int(max(0, g.chin_y)):, max(0, xi - 2):xi + 3].mean(axis=1) > 0.5
-        idx = np.flatnonzero(col)
-        if idx.size == 0 or idx[0] + g.chin_y >= h - 2:
-            break
-        tops.append(idx[0] + g.chin_y)
-    if len(tops) < 2:
+        t = np.array(tops, float)
+        sides.append((float(np.median(t[:, 0])), float(np.median(t[:, 1]))))
+    if len(sides) < 2:
         return result("shoulders.level", None, None, lim, fail=fail, passed=passed, heuristic=True, unmeasured=(
             "画面中看不到双肩，无法测量", "Both shoulders not visible: cannot be measured"))
-    v = math.degrees(math.atan2(tops[1] - tops[0], 2 * dx))
+    (xl, yl), (xr, yr) = sides
+    v = math.degrees(math.atan2(yr - yl, xr - xl))
     return result("shoulders.level", abs(v) <= lim, round(v, 1), lim, fail=fail, passed=passed, heuristic=True)

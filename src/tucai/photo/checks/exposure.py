@@ -22,7 +22,8 @@ def check_exposure(ctx: Context) -> CheckResult:
         return result("exposure", None, None, limit, fail=passed, passed=passed)
     med = float(np.median(L))
     rgbf = ctx.roi_rgb[ctx.face_mask]
-    clipped = float(np.mean((rgbf.max(axis=1) >= 250) | (rgbf.max(axis=1) <= 5)))
+    # Blown out = all three channels saturated (a red channel at 250 on bright skin is normal); crushed = black.
+    clipped = float(np.mean((rgbf.min(axis=1) >= 250) | (rgbf.max(axis=1) <= 5)))
     value = {"face_l": round(med, 1), "clipped": round(clipped, 4)}
     if med < p.exposure_face_l.lo:
         fail = ("面部太暗，请增加灯光或曝光", "The face is too dark: add light or exposure")
