@@ -162,6 +162,10 @@ class Context:
         return crop, f
 
     @cached_property
+    def window_lab(self) -> np.ndarray:
+        return to_lab(self.window_small[0])
+
+    @cached_property
     def window(self) -> tuple[int, int, int, int] | None:
         """The part of the analysis image that ends up in the photo (the crop plan), or a head-and-
         shoulders window around the face when no crop is possible; (x0, y0, x1, y1) analysis px."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tucai.photo.checks._base import NO_FACE, CheckResult, Context, result, to_lab
+from tucai.photo.checks._base import NO_FACE, CheckResult, Context, result
 
 
 def _face_l(ctx: Context) -> np.ndarray:
@@ -41,8 +41,7 @@ def check_contrast(ctx: Context) -> CheckResult:
             "Flat, washed-out picture: check the lights and the lens (no backlight or haze)")
     passed = ("对比度正常", "Contrast fine")
     # On a small copy of the part that ends up in the photo (the whole picture when there is no face).
-    small, _ = ctx.window_small
-    L = to_lab(small)[..., 0]
+    L = ctx.window_lab[..., 0]
     lo, hi = np.percentile(L, (2, 98))
     v = float(hi - lo)
     return result("contrast", v >= lim, round(v, 1), lim, fail=fail, passed=passed, heuristic=True)
