@@ -190,3 +190,20 @@ def test_file_size_limit(tmp_path):
 def test_error_as_dict_matches_report_shape():
     e = decode._err("decode.corrupt")
     assert e.as_dict() == {"code": "decode.corrupt", "message": e.message_zh, "message_en": e.message_en}
+
+
+def test_rotated_camera_jpeg_reduced_and_upright():
+    # A landscape-stored 4000×3000 frame shot in portrait (EXIF 6): decoded reduced AND upright, and a point
+    # maps back to the upright original.
+    stored = np.full((3000, 4000, 3), 128, np.uint8)
+    stored[200:300, 3500:3600] = (255, 0, 0)        # near the stored top-right → upright bottom-right
+    ex = Image.Exif()
+    ex[0x0112] = 6
+    d = load(_save(Image.fromarray(stored), "JPEG", quality=90, exif=ex))
+    assert d.original_size == (3000, 4000) and d.size[1] > d.size[0] and max(d.size) <= 1024
+    ys, xs = np.nonzero((d.rgb[..., 0] > 200) & (d.rgb[..., 1] < 80))
+    ox, oy = d.to_original(xs.mean(), ys.mean())
+    # Rotating 90° clockwise: stored (x, y) → upright (H − 1 − y, x).
+    assert ox == pytest.approx(3000 - 250, abs=10) and oy == pytest.approx(3550, abs=10)
+    img, s = d.at_scale(0.5)
+    assert img.shape[1] == pytest.approx(3000 * s, abs=1) and img.shape[0] == pytest.approx(4000 * s, abs=1)
