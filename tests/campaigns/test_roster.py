@@ -369,3 +369,28 @@ def test_progress_is_reported_while_validating(campaign, monkeypatch):
     run(campaign, csv_bytes(clean_rows(5)), "r.csv", dry_run=True,
         progress=lambda done, total: seen.append((done, total)))
     assert seen == [(0, 5), (2, 5), (4, 5), (5, 5)]
+
+
+def test_database_conflict_during_commit_is_a_clear_error(campaign, monkeypatch):
+    """If the database refuses a row after validation (a race the checks cannot see), nothing is kept."""
+    from tucai.campaigns.services import roster
+
+    real_plan = roster._plan
+
+    def plan_then_sneak_in(**kw):
+        plan = real_plan(**kw)
+        rec = plan.creates[0]
+        Student.objects.create(campaign=campaign, student_no="SNEAK", name="x", doc_type=rec.doc_type,
+                               doc_number=rec.doc_number, school_class=_any_class(campaign))
+        return plan
+
+    run(campaign, csv_bytes(clean_rows(1, start=50)), "seed.csv")
+    monkeypatch.setattr(roster, "_plan", plan_then_sneak_in)
+    with pytest.raises(TucaiError) as exc:
+        run(campaign, csv_bytes(clean_rows(3)), "r.csv")
+    assert exc.value.code == "roster.conflict"
+    assert set(Student.objects.values_list("student_no", flat=True)) == {"202100050"}
+
+
+def _any_class(campaign):
+    return SchoolClass.objects.filter(campaign=campaign).first()

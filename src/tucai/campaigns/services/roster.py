@@ -595,7 +595,8 @@ def _insert_rows(model, columns: list[str], rows: list[tuple]) -> None:
     cols = ", ".join(qn(model._meta.get_field(c).column) for c in columns)
     with connection.cursor() as cur:
         if connection.vendor == "postgresql":
-            with cur.cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+            # The raw psycopg cursor: wrap its errors so callers see django.db.IntegrityError etc.
+            with connection.wrap_database_errors, cur.cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
         else:
@@ -617,7 +618,8 @@ def _update_students(rows: list[tuple]) -> None:
         if connection.vendor == "postgresql":
             cur.execute(f"CREATE TEMPORARY TABLE tucai_roster_update ON COMMIT DROP AS "
                         f"SELECT {', '.join(cols)}, id FROM {table} WITH NO DATA")
-            with cur.cursor.copy(f"COPY tucai_roster_update ({', '.join(cols)}, id) FROM STDIN") as copy:
+            with connection.wrap_database_errors, \
+                    cur.cursor.copy(f"COPY tucai_roster_update ({', '.join(cols)}, id) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
             cur.execute(f"UPDATE {table} AS s SET {', '.join(f'{c} = u.{c}' for c in cols)} "
