@@ -9,6 +9,14 @@ import pytest
 from django.test import Client
 
 
+def close_db_connections():
+    """Django keeps connections per asyncio context; the one this test body opened while Playwright's
+    loop runs would stay open and block dropping the PostgreSQL test database."""
+    from django.db import connections
+
+    connections.close_all()
+
+
 def _session_cookie(user, live_server):
     c = Client()
     c.force_login(user)
@@ -90,6 +98,7 @@ def test_code_page_desk_display(allow_db_in_playwright, browser, live_server, ar
     cam.screenshot(path=str(artifacts_dir / "capture_6_queue_controls.png"), full_page=True)
     for ctx in (phone, desk_ctx, tv_ctx):
         ctx.close()
+    close_db_connections()
 
 
 @pytest.mark.browser
@@ -135,3 +144,4 @@ def test_desk_binds_unknown_code_and_manual_checkin(allow_db_in_playwright, brow
     assert kinds == [("foreign", "refused", "B"), ("foreign", "issued", "B"), ("foreign", "repeat", "B"),
                      ("manual", "issued", "B")]
     ctx.close()
+    close_db_connections()
