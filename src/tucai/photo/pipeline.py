@@ -8,7 +8,9 @@
     r.geometry         # FaceGeometry in original pixels, or None
 
 ``process`` never raises for a bad image: it returns verdict "error" with a stable code. Models load
-once per process (first call); the function is thread-safe (model calls are serialised per process).
+once per process (first call, about a second; call :func:`warm_up` at start-up to take that out of the
+first shot); the function is thread-safe (model calls are serialised per process). The report schema
+is documented in docs/photo-report.md.
 """
 
 from __future__ import annotations
@@ -19,12 +21,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tucai.photo import analysis, checks
+from tucai.photo.analysis import warm_up
 from tucai.photo.decode import PhotoError, load
 from tucai.photo.geometry import FaceGeometry
 from tucai.photo.report import build, verdict_for
 from tucai.photo.spec import Profile, get_profile
 
 log = logging.getLogger(__name__)
+
+__all__ = ["ProcessResult", "process", "warm_up"]
 
 
 @dataclass
