@@ -47,8 +47,9 @@ def serve(port: int, threads: int) -> None:
     over the worker processes)."""
     import queue
     import threading
-    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
+    from wsgiref.simple_server import WSGIServer
 
+    from django.core.servers.basehttp import WSGIRequestHandler  # HTTP/1.1 keep-alive, like a browser's
     from django.core.wsgi import get_wsgi_application
 
     app = get_wsgi_application()
@@ -219,7 +220,9 @@ def plan(tokens: list[str], rooms: list[int], repeat: float, retry: float, max_r
 
 
 async def drive(host: str, port: int, jobs: list, clients: int, duration: float, session: str,
-                campaign: int) -> dict:
+                campaign: int, keepalive: bool = True) -> dict:
+    """``clients`` desks, each sending its next scan when the previous answer is in (one HTTP/1.1
+    connection per desk, as a browser keeps it; ``keepalive=False`` opens one per request)."""
     csrf = secrets.token_hex(16)  # a 32-character CSRF secret used as cookie and header
     queue: asyncio.Queue = asyncio.Queue()
     for j in jobs:
@@ -229,36 +232,57 @@ async def drive(host: str, port: int, jobs: list, clients: int, duration: float,
     results: dict[str, int] = {}
     deadline = time.perf_counter() + duration
 
-    async def one(job) -> None:
+    async def one(conn, job):
         token, room, nonce = job
         body = json.dumps({"campaign": campaign, "room": room, "date": DAY, "code": token, "nonce": nonce,
                            "desk": "bench"}).encode()
         head = (f"POST /capture/api/checkin/ HTTP/1.1\r\nHost: {host}:{port}\r\n"
                 f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
                 f"Cookie: sessionid={session}; csrftoken={csrf}\r\nX-CSRFToken: {csrf}\r\n"
-                f"Connection: close\r\n\r\n").encode()
+                f"Connection: {'keep-alive' if keepalive else 'close'}\r\n\r\n").encode()
         t0 = time.perf_counter()
-        reader, writer = await asyncio.open_connection(host, port)
+        if conn is None:
+            conn = await asyncio.open_connection(host, port)
+        reader, writer = conn
         writer.write(head + body)
         await writer.drain()
-        raw = await reader.read()
-        writer.close()
+        status_line = await reader.readline()
+        length, close = 0, not keepalive
+        while True:
+            line = await reader.readline()
+            if line in (b"\r\n", b""):
+                break
+            name, _, value = line.decode("latin-1").partition(":")
+            if name.lower() == "content-length":
+                length = int(value)
+            elif name.lower() == "connection" and value.strip().lower() == "close":
+                close = True
+        payload = await reader.readexactly(length) if length else await reader.read()
         latencies.append(time.perf_counter() - t0)
-        status = raw.split(b" ", 2)[1].decode() if raw else "EOF"
+        parts = status_line.split(b" ", 2)
+        status = parts[1].decode() if len(parts) > 1 else "EOF"
         statuses[status] = statuses.get(status, 0) + 1
         try:
-            result = json.loads(raw.split(b"\r\n\r\n", 1)[1]).get("result", "?")
-        except (ValueError, IndexError):
+            result = json.loads(payload).get("result", "?")
+        except ValueError:
             result = "unparsed"
         results[result] = results.get(result, 0) + 1
+        if close:
+            writer.close()
+            return None
+        return conn
 
     async def client() -> None:
+        conn = None
         while not queue.empty() and time.perf_counter() < deadline:
             job = queue.get_nowait()
             try:
-                await one(job)
-            except OSError as exc:
+                conn = await one(conn, job)
+            except (OSError, asyncio.IncompleteReadError) as exc:
                 statuses[type(exc).__name__] = statuses.get(type(exc).__name__, 0) + 1
+                conn = None
+        if conn is not None:
+            conn[1].close()
 
     t0 = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(clients)))
@@ -291,7 +315,9 @@ def main() -> int:
     ap.add_argument("--rooms", type=int, default=2)
     ap.add_argument("--clients", type=int, default=16, help="concurrent HTTP clients (desks)")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="server processes")
-    ap.add_argument("--threads", type=int, default=8, help="threads per server process")
+    ap.add_argument("--threads", type=int, default=16,
+                    help="threads per server process (a kept-alive desk connection holds one)")
+    ap.add_argument("--no-keepalive", action="store_true", help="a new connection for every request")
     ap.add_argument("--repeat", type=float, default=0.10, help="share of repeat scans (new nonce)")
     ap.add_argument("--retry", type=float, default=0.03, help="share of retried submissions (same nonce)")
     ap.add_argument("--max-requests", type=int, default=20000)
@@ -352,18 +378,21 @@ def main() -> int:
                     seed=2024)
         # Warm-up (imports, connections, caches) with students of their own, not timed.
         warm = [(tok, data["rooms"][i % len(data["rooms"])], f"warm-{i}") for i, tok in enumerate(warm_tokens)]
-        asyncio.run(drive(host, port, warm, args.clients, 30, data["session"], data["campaign"]))
+        keepalive = not args.no_keepalive
+        asyncio.run(drive(host, port, warm, args.clients, 30, data["session"], data["campaign"], keepalive))
         server_pids = [p.pid for p in procs]
         pg_pids = postgres_pids() if pg_db else []
         cpu0 = (cpu_seconds(server_pids), cpu_seconds(pg_pids), time.process_time())
         load0 = os.getloadavg()[0]
-        stats = asyncio.run(drive(host, port, jobs, args.clients, args.duration, data["session"], data["campaign"]))
+        stats = asyncio.run(drive(host, port, jobs, args.clients, args.duration, data["session"], data["campaign"],
+                                  keepalive))
         pg_pids = list(set(pg_pids) | set(postgres_pids() if pg_db else []))
         cpu1 = (cpu_seconds(server_pids), cpu_seconds(pg_pids), time.process_time())
         load1 = os.getloadavg()[0]
         check = verify(data["campaign"])
         db = "PostgreSQL" if pg_db else "SQLite"
-        print(f"server: wsgiref pre-fork, {args.workers} processes × {args.threads} threads; clients: {args.clients} (asyncio), "
+        print(f"server: wsgiref pre-fork, {args.workers} processes × {args.threads} threads; clients: {args.clients} (asyncio, "
+              f"{'keep-alive' if keepalive else 'a connection per request'}), "
               f"{os.cpu_count()} CPUs, db: {db}")
         print(f"requests: {stats['requests']} in {stats['wall_s']:.2f} s → {stats['per_s']:.0f} check-ins/s; "
               f"latency p50 {stats['p50_ms']:.1f} ms, p99 {stats['p99_ms']:.1f} ms, mean {stats['mean_ms']:.1f} ms")
