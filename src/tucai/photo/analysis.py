@@ -275,17 +275,16 @@ def _pose(lm: np.ndarray) -> tuple[float, float, float]:
 
     Roll: the line through the iris centres. Yaw/pitch: the normal of the face plane spanned by the
     cheek-to-cheek axis and the forehead-to-chin axis (z from the mesh, same units as x)."""
-    p = lm.copy()
-    p[:, 2] *= 1.0
+    p = lm
     er, el = p[IRIS_R], p[IRIS_L]
     roll = math.degrees(math.atan2(el[1] - er[1], el[0] - er[0]))
     xaxis = p[EYE_L["outer"]] - p[EYE_R["outer"]] + p[CHEEK_L] - p[CHEEK_R]
     yaxis = p[CHIN] - p[FOREHEAD]
-    xaxis /= np.linalg.norm(xaxis)
+    xaxis = xaxis / np.linalg.norm(xaxis)
     yaxis = yaxis - xaxis * np.dot(yaxis, xaxis)
-    yaxis /= np.linalg.norm(yaxis)
-    n = np.cross(xaxis, yaxis)   # points away from the camera (+z) on a frontal face
-    # Undo roll so yaw/pitch are about the face's own axes.
+    yaxis = yaxis / np.linalg.norm(yaxis)
+    n = np.cross(xaxis, yaxis)   # the face's normal, pointing away from the camera (+z) on a frontal face
+    # Yaw/pitch are the normal's tilt out of the camera axis; roll does not change the normal.
     yaw = math.degrees(math.atan2(n[0], n[2]))
     pitch = math.degrees(math.atan2(-n[1], math.hypot(n[0], n[2])))
     return yaw, pitch, roll

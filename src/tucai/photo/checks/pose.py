@@ -12,10 +12,8 @@ def _one(ctx: Context, id: str, v: float | None, limit: float, fail: tuple[str, 
 
 
 def check_yaw(ctx: Context) -> CheckResult:
-    v = ctx.a.yaw
-    side = ("左" if (v or 0) > 0 else "右")
-    return _one(ctx, "pose.yaw", v, ctx.profile.max_yaw,
-                (f"头部向{side}侧转，请平视镜头、正对相机", "The head is turned: look straight at the camera"),
+    return _one(ctx, "pose.yaw", ctx.a.yaw, ctx.profile.max_yaw,
+                ("头部左右偏转，请正对相机、平视镜头", "The head is turned: face the camera and look straight at it"),
                 ("头部未左右转动", "Head not turned"))
 
 
