@@ -201,3 +201,18 @@ def test_code_sheet_and_reissue_revoke(campaign, school_class, make_student, off
     assert AuditEntry.objects.filter(action="capture_code.revoke", actor=operator_user).count() == 1
     page = c.get(f"/capture/c/{campaign.code}/codes/student/{b.pk}/").content.decode()
     assert "已作废" in page and "手机丢失" in page
+
+
+def test_desk_index_and_queue_page(campaign, room, day, operator_user, user_factory):
+    c = Client()
+    c.force_login(operator_user)
+    html = c.get(f"/capture/c/{campaign.code}/desk/").content.decode()
+    assert f"/capture/desk/{campaign.pk}/{room.pk}/" in html and f"/capture/display/{room.pk}/" in html
+    html = c.get(f"/capture/queue/{room.pk}/{day.isoformat()}/").content.decode()
+    assert f"/capture/queue/{room.pk}/{day.isoformat()}/controls/" in html
+    assert c.get(f"/capture/c/{campaign.code}/codes/", {"q": "x"}).status_code == 200
+    outsider = user_factory("nobody")
+    c.force_login(outsider)
+    for url in (f"/capture/c/{campaign.code}/desk/", f"/capture/queue/{room.pk}/{day.isoformat()}/",
+                f"/capture/c/{campaign.code}/codes/", f"/capture/desk/{campaign.pk}/{room.pk}/{day.isoformat()}/"):
+        assert c.get(url).status_code == 403, url
