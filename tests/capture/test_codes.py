@@ -144,3 +144,13 @@ def test_codes_for_class_are_issued_once(school_class, make_student):
     again = codes.capture_codes_ensure_for_class(school_class=school_class)
     assert [c.pk for c in first] == [c.pk for c in again]
     assert CaptureCode.objects.count() == 2
+
+
+def broken_decoder(token: str):
+    raise RuntimeError("vendor SDK not reachable")
+
+
+@override_settings(TUCAI_CHSI_DECODER="tests.capture.test_codes.broken_decoder")
+def test_failing_decoder_leaves_code_unknown(make_student):
+    s = make_student()
+    assert codes.code_resolve(campaign=s.campaign, raw_code="CHSI-whatever").reason == "code.unknown"

@@ -216,3 +216,12 @@ def test_desk_index_and_queue_page(campaign, room, day, operator_user, user_fact
     for url in (f"/capture/c/{campaign.code}/desk/", f"/capture/queue/{room.pk}/{day.isoformat()}/",
                 f"/capture/c/{campaign.code}/codes/", f"/capture/desk/{campaign.pk}/{room.pk}/{day.isoformat()}/"):
         assert c.get(url).status_code == 403, url
+
+
+def test_client_ip_trusts_forwarded_for_only_when_configured(rf, settings):
+    from tucai.capture.services.student_login import client_ip
+
+    req = rf.get("/", HTTP_X_FORWARDED_FOR="6.6.6.6, 10.0.0.5", REMOTE_ADDR="127.0.0.1")
+    assert client_ip(req) == "127.0.0.1"  # a client can forge the header
+    settings.TUCAI_TRUSTED_PROXIES = 1
+    assert client_ip(req) == "10.0.0.5"  # what our one proxy saw

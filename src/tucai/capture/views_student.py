@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from tucai.campaigns.models import Campaign, Student, StudentStatus
 from tucai.capture import selectors
 from tucai.capture.services.codes import capture_code_ensure
-from tucai.capture.services.student_login import student_login
+from tucai.capture.services.student_login import client_ip, student_login
 from tucai.core.errors import TucaiError
 
 SESSION_KEY = "tucai_capture_students"  # {campaign id: student id}
@@ -43,7 +43,7 @@ def me_login(request, code: str):
     if request.method == "POST":
         try:
             student = student_login(campaign=campaign, student_no=request.POST.get("student_no", ""),
-                                    doc_tail=request.POST.get("doc_tail", ""), ip=request.META.get("REMOTE_ADDR"))
+                                    doc_tail=request.POST.get("doc_tail", ""), ip=client_ip(request))
         except TucaiError as exc:
             error = exc
         else:

@@ -13,6 +13,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import logging
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -25,6 +26,8 @@ from tucai.audit.services import audit_record
 from tucai.campaigns.models import Student
 from tucai.capture.models import CaptureCode, CodeKind, ForeignCode
 from tucai.core.errors import TucaiError
+
+logger = logging.getLogger(__name__)
 
 PREFIX = "TC1"
 MAC_BYTES = 10
@@ -244,7 +247,11 @@ def _decode_foreign(*, campaign, raw: str) -> Student | None:
     if not path:
         return None
     decoder = import_string(path) if isinstance(path, str) else path
-    identifier = decoder(raw)
+    try:
+        identifier = decoder(raw)
+    except Exception:  # noqa: BLE001 — a failing vendor SDK must not stop the desk; the code stays unknown
+        logger.exception("TUCAI_CHSI_DECODER failed on a scanned code")
+        return None
     if identifier is None:
         return None
     if isinstance(identifier, Student):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 
+from django.conf import settings
 from django.utils import timezone
 
 from tucai.campaigns.models import Student, StudentStatus
@@ -16,8 +17,21 @@ from tucai.core.errors import TucaiError
 
 WINDOW = dt.timedelta(minutes=10)
 MAX_FAILURES_PER_STUDENT = 5
-# A whole dormitory or campus Wi-Fi may share one address: the per-IP limit is looser.
+# A whole dormitory or campus Wi-Fi may share one address: the per-IP limit is looser (and can be
+# set with settings.TUCAI_LOGIN_MAX_FAILURES_PER_IP).
 MAX_FAILURES_PER_IP = 20
+
+
+def client_ip(request) -> str | None:
+    """The student's address. Behind N trusted reverse proxies (settings.TUCAI_TRUSTED_PROXIES = N)
+    it is the N-th address from the right of X-Forwarded-For; otherwise REMOTE_ADDR, because a
+    client can write anything into that header."""
+    hops = int(getattr(settings, "TUCAI_TRUSTED_PROXIES", 0) or 0)
+    if hops > 0:
+        chain = [p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if p.strip()]
+        if len(chain) >= hops:
+            return chain[-hops][:45]
+    return request.META.get("REMOTE_ADDR")
 
 
 def _rate_limited(*, student_no: str, ip: str | None) -> bool:
@@ -25,7 +39,8 @@ def _rate_limited(*, student_no: str, ip: str | None) -> bool:
     recent = StudentLoginFailure.objects.filter(at__gte=since)
     if recent.filter(student_no=student_no).count() >= MAX_FAILURES_PER_STUDENT:
         return True
-    return bool(ip) and recent.filter(ip=ip).count() >= MAX_FAILURES_PER_IP
+    per_ip = int(getattr(settings, "TUCAI_LOGIN_MAX_FAILURES_PER_IP", MAX_FAILURES_PER_IP))
+    return bool(ip) and recent.filter(ip=ip).count() >= per_ip
 
 
 def student_login(*, campaign, student_no: str, doc_tail: str, ip: str | None) -> Student:
