@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -275,3 +276,24 @@ def test_crash_during_validation_marks_the_job_failed(office, campaign, monkeypa
     assert job.status == "failed" and job.error["code"] == "import_job.crashed"
     page = office.get(reverse("campaigns:roster_job", args=[campaign.code, job.pk])).content.decode()
     assert "意外中止" in page and "hx-trigger" not in page
+
+
+def test_uploaded_files_do_not_linger(office, campaign, private_dir):
+    """Rosters are personal data: a file is kept only while its job can still be confirmed."""
+    import datetime as dt_
+
+    from django.utils import timezone
+
+    upload(office, campaign, messy_gbk_csv(), "bad.csv")
+    bad = ImportJob.objects.get(filename="bad.csv")
+    assert bad.status == "invalid" and bad.stored_path == ""
+    upload(office, campaign, csv_bytes(clean_rows(2)), "ok.csv")
+    ok = ImportJob.objects.get(filename="ok.csv")
+    assert ok.status == "valid" and (private_dir / ok.stored_path).exists()
+    path = private_dir / ok.stored_path
+    ImportJob.objects.filter(pk=ok.pk).update(updated_at=timezone.now() - dt_.timedelta(days=2))
+    upload(office, campaign, csv_bytes(clean_rows(1)), "next.csv")  # the next upload sweeps stale jobs
+    ok.refresh_from_db()
+    assert ok.status == "cancelled" and ok.stored_path == "" and not path.exists()
+    assert [p.name for p in private_dir.rglob("*") if p.is_file()] == [
+        Path(ImportJob.objects.get(filename="next.csv").stored_path).name]

@@ -724,8 +724,17 @@ def _upload_storage():
     return default_storage
 
 
+_FILE_NO_LONGER_NEEDED = (ImportJobStatus.INVALID, ImportJobStatus.FAILED, ImportJobStatus.CANCELLED,
+                          ImportJobStatus.DONE)
+STALE_AFTER = dt.timedelta(hours=24)
+
+
 def import_job_transition(*, job: ImportJob, to: str, **fields) -> ImportJob:
-    """Move ``job`` to status ``to`` (refusing illegal moves) and save ``fields`` with it."""
+    """Move ``job`` to status ``to`` (refusing illegal moves) and save ``fields`` with it.
+
+    The uploaded file holds personal data: it is deleted as soon as the job can no longer be committed."""
+    if to in _FILE_NO_LONGER_NEEDED and job.stored_path:
+        fields["stored_path"] = ""
     with transaction.atomic():
         current = ImportJob.objects.select_for_update().values_list("status", flat=True).get(pk=job.pk)
         if to not in IMPORT_JOB_TRANSITIONS.get(current, frozenset()):
@@ -735,7 +744,10 @@ def import_job_transition(*, job: ImportJob, to: str, **fields) -> ImportJob:
         job.status = to
         for k, v in fields.items():
             setattr(job, k, v)
+        stored = ImportJob.objects.filter(pk=job.pk).values_list("stored_path", flat=True).first()
         job.save(update_fields=["status", "updated_at", *fields])
+    if fields.get("stored_path") == "" and stored:
+        _discard_path(stored)
     return job
 
 
@@ -745,10 +757,22 @@ def import_job_create(*, campaign: Campaign, upload, filename: str, full: bool, 
     if ext not in (".xlsx", ".xlsm", ".csv", ".txt"):
         raise TucaiError("roster.format", f"不支持的文件类型“{ext or filename}”，请上传 .xlsx 或 .csv",
                          f"Unsupported file type {ext or filename!r}; upload .xlsx or .csv")
+    import_job_purge_stale(campaign=campaign)
     storage = _upload_storage()
     stored = storage.save(f"roster-imports/{campaign.pk}/{uuid.uuid4().hex}{ext}", upload)
     return ImportJob.objects.create(campaign=campaign, created_by=actor if getattr(actor, "pk", None) else None,
                                     filename=Path(filename).name[:255], stored_path=stored, full=full)
+
+
+def import_job_purge_stale(*, campaign: Campaign) -> int:
+    """Cancel checked-but-never-confirmed jobs older than a day (and so delete their files)."""
+    stale = ImportJob.objects.filter(campaign=campaign, status__in=[ImportJobStatus.UPLOADED, ImportJobStatus.VALID],
+                                     updated_at__lt=timezone.now() - STALE_AFTER)
+    n = 0
+    for job in stale:
+        import_job_transition(job=job, to=ImportJobStatus.CANCELLED)
+        n += 1
+    return n
 
 
 def _job_progress(job: ImportJob) -> ProgressFn:
@@ -785,19 +809,16 @@ def import_job_commit(*, job: ImportJob, actor) -> ImportJob:
     if not result.committed:  # the database changed since the dry run
         return import_job_transition(job=job, to=ImportJobStatus.INVALID, summary=result.as_dict(),
                                      errors=[e.as_dict() for e in result.errors])
-    _discard_file(job)
     return import_job_transition(job=job, to=ImportJobStatus.DONE, summary=result.as_dict(), errors=[],
-                                 rows_done=result.rows, rows_total=result.rows, stored_path="")
+                                 rows_done=result.rows, rows_total=result.rows)
 
 
 def import_job_cancel(*, job: ImportJob) -> ImportJob:
-    _discard_file(job)
-    return import_job_transition(job=job, to=ImportJobStatus.CANCELLED, stored_path="")
+    return import_job_transition(job=job, to=ImportJobStatus.CANCELLED)
 
 
-def _discard_file(job: ImportJob) -> None:
-    if job.stored_path:
-        storage = _upload_storage()
-        if storage.exists(job.stored_path):
-            storage.delete(job.stored_path)
+def _discard_path(stored_path: str) -> None:
+    storage = _upload_storage()
+    if storage.exists(stored_path):
+        storage.delete(stored_path)
 
