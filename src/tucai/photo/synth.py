@@ -185,3 +185,123 @@ def jpeg_bytes(rgb: np.ndarray, quality: int = 95) -> bytes:
     buf = BytesIO()
     Image.fromarray(rgb, "RGB").save(buf, "JPEG", quality=quality)
     return buf.getvalue()
+
+
+# --- a drawn portrait with a matching Analysis (no face model, no real photo needed) -------------------
+
+def drawn_portrait(size: tuple[int, int] = (960, 1280), *, background=BLUE, shirt=(40, 40, 45),
+                   skin=(222, 178, 150), hair=(35, 28, 24), texture: float = 12.0, seed: int = 0):
+    """A drawn head-and-shoulders portrait at the CHSI geometry and its person mask and FaceGeometry.
+
+    For tests that must run without real photos: MediaPipe does not find a face in it, so pair it with
+    :func:`drawn_analysis`, which supplies the landmarks a detector would have. ``texture`` adds skin/
+    cloth grain (what the sharpness check sees)."""
+    W, H = size
+    px = W / 480
+    cx, eye_y, fw = W / 2, 250 * px, 240 * px
+    crown, chin = 80 * px, eye_y + 0.78 * fw
+    face_cy, face_ry = (eye_y - 0.42 * fw + chin) / 2, (chin - (eye_y - 0.42 * fw)) / 2
+    mask = np.zeros((H, W), np.uint8)
+    img = np.empty((H, W, 3), np.uint8)
+    img[:] = background
+    body = np.zeros((H, W), np.uint8)
+    cv2.ellipse(body, (round(cx), round(H + 0.3 * fw)), (round(1.15 * fw), round(H - chin + 0.55 * fw)), 0, 0, 360, 1, -1)
+    body[: round(chin + 0.25 * fw)] = 0
+    neck = np.zeros((H, W), np.uint8)
+    cv2.rectangle(neck, (round(cx - 0.22 * fw), round(chin - 0.2 * fw)), (round(cx + 0.22 * fw), round(chin + 0.4 * fw)), 1, -1)
+    head_hair = np.zeros((H, W), np.uint8)
+    cv2.ellipse(head_hair, (round(cx), round((crown + chin) / 2 - 0.05 * fw)), (round(0.56 * fw), round((chin - crown) / 2)),
+                0, 0, 360, 1, -1)
+    face = np.zeros((H, W), np.uint8)
+    cv2.ellipse(face, (round(cx), round(face_cy)), (round(fw / 2), round(face_ry)), 0, 0, 360, 1, -1)
+    rng = np.random.default_rng(seed)
+    grain = rng.normal(0, texture, (H, W, 1)).astype(np.float32)
+    grain = cv2.GaussianBlur(grain, (0, 0), 0.7)[..., None] if texture > 0 else 0
+
+    def paint(region, colour):
+        val = np.clip(np.array(colour, np.float32)[None, None, :] + grain, 0, 255).astype(np.uint8)
+        img[region.astype(bool)] = val[region.astype(bool)] if texture > 0 else colour
+
+    paint(body, shirt)
+    paint(neck, skin)
+    paint(head_hair & ~face.astype(bool), hair)
+    paint(face, skin)
+    # Eyes, brows, mouth: dark marks where the drawn landmarks say.
+    for s in (-1, 1):
+        ex = cx + s * 0.21 * fw
+        cv2.ellipse(img, (round(ex), round(eye_y)), (round(0.11 * fw), round(0.035 * fw)), 0, 0, 360, (215, 212, 210), -1)
+        cv2.circle(img, (round(ex), round(eye_y)), round(0.03 * fw), (60, 40, 30), -1)
+        cv2.line(img, (round(ex - 0.11 * fw), round(eye_y - 0.12 * fw)), (round(ex + 0.11 * fw), round(eye_y - 0.12 * fw)),
+                 (50, 35, 30), max(2, round(0.02 * fw)))
+    cv2.line(img, (round(cx - 0.15 * fw), round(eye_y + 0.5 * fw)), (round(cx + 0.15 * fw), round(eye_y + 0.5 * fw)),
+             (170, 90, 90), max(2, round(0.015 * fw)))
+    mask = (body | neck | head_hair | face).astype(np.float32)
+    from tucai.photo.geometry import FaceGeometry
+
+    g = FaceGeometry(crown_y=crown, eye_y=eye_y, eye_mid_x=cx, face_left=cx - fw / 2, face_right=cx + fw / 2, chin_y=chin)
+    return img, mask, g
+
+
+def drawn_landmarks(g) -> np.ndarray:
+    """478 landmark positions for a drawn face of geometry ``g`` (the indices the checks read are placed
+    where a face mesh would put them; the others sit at the face centre). z = 0: a frontal face."""
+    from tucai.photo import analysis as an
+
+    fw, cx, ey = g.face_width, g.eye_mid_x, g.eye_y
+    top, chin = ey - 0.42 * fw, g.chin_y
+    cy, ry = (top + chin) / 2, (chin - top) / 2
+    lm = np.zeros((478, 3), np.float64)
+    lm[:, 0], lm[:, 1] = cx, cy
+    n = len(an.FACE_OVAL)
+    for k, i in enumerate(an.FACE_OVAL):          # clockwise from the forehead (10) through 454, 152, 234
+        t = math.radians(-90 + 360 * k / n)
+        lm[i, :2] = (cx + fw / 2 * math.cos(t), cy + ry * math.sin(t))
+    for eye, s in ((an.EYE_R, -1), (an.EYE_L, 1)):
+        ex = cx + s * 0.21 * fw
+        lm[eye["outer"], :2] = (ex + s * 0.11 * fw, ey)
+        lm[eye["inner"], :2] = (ex - s * 0.11 * fw, ey)
+        for j, (t, b) in enumerate(zip(eye["top"], eye["bottom"])):
+            x = ex + (j - 1) * 0.04 * fw
+            lm[t, :2] = (x, ey - 0.032 * fw)
+            lm[b, :2] = (x, ey + 0.032 * fw)
+    for iris, ring, s in ((an.IRIS_R, an.IRIS_R_RING, -1), (an.IRIS_L, an.IRIS_L_RING, 1)):
+        ex = cx + s * 0.21 * fw
+        lm[iris, :2] = (ex, ey)
+        for j, r in enumerate(ring):
+            t = math.radians(90 * j)
+            lm[r, :2] = (ex + 0.03 * fw * math.cos(t), ey + 0.03 * fw * math.sin(t))
+    for brow, s in ((an.BROW_R, -1), (an.BROW_L, 1)):
+        for j, i in enumerate(brow):
+            lm[i, :2] = (cx + s * (0.1 + 0.022 * j) * fw, ey - 0.12 * fw)
+    for patch, s in ((an.CHEEK_PATCH_R, -1), (an.CHEEK_PATCH_L, 1)):
+        for j, i in enumerate(patch):
+            t = math.radians(45 * j)
+            lm[i, :2] = (cx + s * 0.24 * fw + 0.06 * fw * math.cos(t), ey + 0.22 * fw + 0.06 * fw * math.sin(t))
+    my = ey + 0.5 * fw
+    lm[an.LIP_INNER_TOP, :2] = lm[an.LIP_INNER_BOTTOM, :2] = (cx, my)
+    lm[an.MOUTH_OUTER_R, :2], lm[an.MOUTH_OUTER_L, :2] = (cx - 0.15 * fw, my), (cx + 0.15 * fw, my)
+    lm[an.MOUTH_CORNER_R, :2], lm[an.MOUTH_CORNER_L, :2] = (cx - 0.13 * fw, my), (cx + 0.13 * fw, my)
+    lm[an.NOSE_TIP, :2] = (cx, ey + 0.3 * fw)
+    lm[an.FOREHEAD, :2], lm[an.CHIN, :2] = (cx, top), (cx, chin)
+    lm[an.CHEEK_R, 0], lm[an.CHEEK_L, 0] = cx - fw / 2, cx + fw / 2
+    return lm
+
+
+def drawn_analysis(rgb: np.ndarray, mask: np.ndarray, g, profile: Profile = CHSI):
+    """An :class:`~tucai.photo.analysis.Analysis` of a drawn portrait as if the models had run:
+    one face, landmarks from :func:`drawn_landmarks`, the drawn person mask, pose/eyes/mouth measured
+    from those landmarks the way :func:`tucai.photo.analysis.analyse` does."""
+    from tucai.photo import analysis as an
+
+    lm = drawn_landmarks(g)
+    d = Decoded(rgb=np.ascontiguousarray(rgb), scale=1.0, original_size=(rgb.shape[1], rgb.shape[0]), format="RAW",
+                data=b"")
+    face = an.Face((g.face_left, g.crown_y, g.face_width, g.chin_y - g.crown_y), 0.99)
+    a = an.Analysis(decoded=d, rgb=d.rgb, detections=[face], faces=[face], landmarks=lm, mask=mask.astype(np.float32))
+    a.yaw, a.pitch, a.roll = an._pose(lm)
+    a.pitch -= profile.pitch_offset_deg
+    a.ear_right, a.ear_left = an._ear(lm, an.EYE_R), an._ear(lm, an.EYE_L)
+    a.mouth_gap = 0.0
+    a.geometry_local = g
+    a.crown_from_mask = True
+    return a
