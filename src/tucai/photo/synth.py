@@ -4,6 +4,8 @@ The labelled real photos in ../shared/faces may not be redistributed, so no port
 repository; tests and benches build what they need at run time from a real frontal photo: the person
 (selfie segmentation) is placed on the reference blue at the CHSI geometry. Variants change one thing
 at a time (background colour or clutter, roll, blur, darkness, a second face, shirt colour ...).
+:func:`drawn_portrait` + :func:`drawn_analysis` give a drawn portrait and the Analysis a face model
+would have produced, for tests that must run without any real photo.
 Used by tests/photo and bench/; nothing in the capture path imports this module.
 """
 
