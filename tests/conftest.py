@@ -39,12 +39,12 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture
-def browser(chromium_path):
+def browser(chromium_path, monkeypatch):
     """A headless Chromium driven by Playwright (never downloads a browser)."""
     from playwright.sync_api import sync_playwright
 
     # Playwright runs an event loop in the test thread; Django's ORM refuses sync calls there.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS)
         try:

@@ -12,7 +12,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def test_office_moves_a_class_and_sees_conflict_warning(browser, live_server, artifacts_dir, settings, tmp_path,
                                                         monkeypatch):
-    from conftest import make_user
+    from tests.conftest import make_user
 
     # Playwright's sync API runs an event loop in this thread; the ORM calls here are plain sync code.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

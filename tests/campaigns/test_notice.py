@@ -102,7 +102,7 @@ def test_notice_command_unknown_campaign(db):
 
 
 def test_notice_views_are_scoped_to_the_institution(demo, client):
-    from conftest import make_user
+    from tests.conftest import make_user
 
     from tucai.campaigns.models import Institution
 
@@ -122,7 +122,7 @@ def test_notice_views_are_scoped_to_the_institution(demo, client):
 
 
 def test_schedule_move_view_checks_permission_and_reports_conflicts(demo, client):
-    from conftest import make_user
+    from tests.conftest import make_user
 
     from tucai.campaigns.models import SchoolClass, TimeSlot
 
@@ -145,7 +145,7 @@ def test_schedule_move_view_checks_permission_and_reports_conflicts(demo, client
 
 
 def test_schedule_board_reorder_unassign_and_replan(demo, client):
-    from conftest import make_user
+    from tests.conftest import make_user
 
     from tucai.campaigns.models import SchoolClass, SlotAssignment
 

@@ -159,7 +159,7 @@ def setup(campaign, institution, department):
 
 
 def add_class(campaign, department, name: str, size: int, *, inactive: int = 0):
-    from conftest import resident_id
+    from tests.conftest import resident_id
 
     from tucai.campaigns.models import SchoolClass, Student
 

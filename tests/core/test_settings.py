@@ -25,6 +25,7 @@ def test_production_profile_passes_check_deploy(tmp_path):
         "TUCAI_ALLOWED_HOSTS": "tucai.example.edu.cn",
     }
     env.pop("TUCAI_DATABASE_URL", None)
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     r = subprocess.run([sys.executable, "-m", "tucai", "check", "--deploy", "--fail-level", "WARNING"],
                        env=env, capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
