@@ -134,9 +134,10 @@ def test_paths_and_bytes_give_the_same_pixels(tmp_path):
     assert np.array_equal(load(p).rgb, load(data).rgb) and np.array_equal(load(str(p)).rgb, load(data).rgb)
 
 
-def test_empty_and_missing():
+def test_empty_and_missing(tmp_path):
     assert _code(b"") == "decode.empty"
     assert _code("/nonexistent/photo.jpg") == "decode.not_found"
+    assert _code(tmp_path) == "decode.unreadable"          # a folder given where a file was meant
 
 
 def test_unsupported_formats_are_refused():

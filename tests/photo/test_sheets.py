@@ -147,21 +147,23 @@ def one_sheet_impossible_by_cross_sections(package: PrintPackage, sheet_id: str,
     return False
 
 
-def test_default_package_needs_exactly_two_6inch_sheets_with_the_default_style():
+def test_default_package_needs_exactly_two_6inch_sheets_with_2mm_gaps():
     pkg = PRINT_PACKAGES["default"]
+    style = replace(DEFAULT_SHEET_STYLE, gap_mm=2.0, margin_mm=2.0)
     # Area alone would allow one sheet (14 992 of 15 000 mm² after growing by the gap) ...
-    assert area_lower_bound(pkg, "6inch", DEFAULT_SHEET_STYLE) == 1
+    assert area_lower_bound(pkg, "6inch", style) == 1
     # ... but no row of grown 1寸/1.5寸 sides adds up to the sheet width, so one sheet is impossible.
-    assert one_sheet_impossible_by_cross_sections(pkg, "6inch", DEFAULT_SHEET_STYLE)
-    layouts = plan_package(pkg)
+    assert one_sheet_impossible_by_cross_sections(pkg, "6inch", style)
+    layouts = plan_package(pkg, style=style)
     assert len(layouts) == 2                       # = the proven minimum
-    assert_valid_layout(layouts, pkg)
+    assert_valid_layout(layouts, pkg, style)
     assert layouts[0].counts() == {"1inch": 7, "1.5inch": 4}    # the first sheet takes all but one print
 
 
-@pytest.mark.parametrize("style", [replace(DEFAULT_SHEET_STYLE, gap_mm=1.5), replace(DEFAULT_SHEET_STYLE, gap_mm=1.0),
-                                   replace(DEFAULT_SHEET_STYLE, margin_mm=1.5), replace(DEFAULT_SHEET_STYLE, gap_mm=0)],
-                         ids=["gap1.5", "gap1", "margin1.5", "gap0"])
+@pytest.mark.parametrize("style", [DEFAULT_SHEET_STYLE, replace(DEFAULT_SHEET_STYLE, gap_mm=1.0),
+                                   replace(DEFAULT_SHEET_STYLE, gap_mm=2.0, margin_mm=1.5),
+                                   replace(DEFAULT_SHEET_STYLE, gap_mm=0)],
+                         ids=["default-gap1.5", "gap1", "margin1.5", "gap0"])
 def test_default_package_fits_one_6inch_sheet_when_the_gaps_allow(style):
     pkg = PRINT_PACKAGES["default"]
     assert not one_sheet_impossible_by_cross_sections(pkg, "6inch", style)
@@ -254,9 +256,12 @@ def test_tiles_are_cropped_to_the_print_aspect_around_the_centre(photo):
             assert blue >= 2 * 3
 
 
+TWO_SHEET_STYLE = replace(DEFAULT_SHEET_STYLE, gap_mm=2.0)   # the default package then needs two sheets
+
+
 def test_pdf_pages_are_the_sheet_size_and_place_photos_at_exact_mm(photo, artifacts_dir):
-    layouts = plan_package("default")                     # two sheets with the default style
-    pdf = render_pdf(photo, layouts)
+    layouts = plan_package("default", style=TWO_SHEET_STYLE)
+    pdf = render_pdf(photo, layouts, TWO_SHEET_STYLE)
     boxes = re.findall(rb"/MediaBox \[\s*([\d.]+) ([\d.]+) ([\d.]+) ([\d.]+)\s*\]", pdf)
     assert len(boxes) == 2
     want = sheet_pt_size(layouts[0])
@@ -280,7 +285,7 @@ def test_pdf_pages_are_the_sheet_size_and_place_photos_at_exact_mm(photo, artifa
         # Inside the box the photo, one pixel beyond the gap's middle plain paper: placed where planned.
         assert colour_close(a[(y0 + y1) // 2, (x0 + x1) // 2], (170, 170, 170))
         assert colour_close(a[y0 + 10, x0 + 10], RED if not p.rotated else GREEN, 70)
-        gx = x1 + mm_to_px(DEFAULT_SHEET_STYLE.gap_mm) // 2
+        gx = x1 + mm_to_px(TWO_SHEET_STYLE.gap_mm) // 2
         if gx < a.shape[1] and not any(q.px_box()[0] <= gx < q.px_box()[2] and q.px_box()[1] <= (y0 + y1) // 2 <
                                        q.px_box()[3] for q in layouts[0].placements):
             assert colour_close(a[(y0 + y1) // 2, gx], (255, 255, 255), 10)
@@ -292,7 +297,9 @@ def test_make_package_writes_pdf_or_one_image_per_sheet_atomically(photo, tmp_pa
     jpeg = buf.getvalue()
     [pdf] = make_package(jpeg, out_path=tmp_path / "prints.pdf")
     assert pdf == tmp_path / "prints.pdf" and pdf.read_bytes().startswith(b"%PDF")
-    jpgs = make_package(np.asarray(photo), out_path=tmp_path / "prints.jpg")
+    [one] = make_package(np.asarray(photo), out_path=tmp_path / "single.jpg")   # default style: one 6寸 sheet
+    assert one.name == "single.jpg"
+    jpgs = make_package(np.asarray(photo), out_path=tmp_path / "prints.jpg", style=TWO_SHEET_STYLE)
     assert [p.name for p in jpgs] == ["prints-1.jpg", "prints-2.jpg"]
     for p in jpgs:
         with Image.open(p) as im:

@@ -49,6 +49,7 @@ def _err(code: str) -> PhotoError:
 _MESSAGES = {
     "decode.empty": ("文件为空", "The file is empty"),
     "decode.not_found": ("找不到文件", "File not found"),
+    "decode.unreadable": ("无法读取该文件（是文件夹或没有读取权限）", "Cannot read this file (a folder, or no permission)"),
     "decode.unsupported_format": ("不支持的文件格式，请使用 JPEG、PNG 或 TIFF", "Unsupported format: use JPEG, PNG or TIFF"),
     "decode.corrupt": ("图像文件已损坏，无法读取", "The image file is corrupt"),
     "decode.truncated": ("图像文件不完整（传输中断？），请重新导入", "The image file is truncated; copy it again"),
@@ -132,7 +133,10 @@ def read_source(source: bytes | bytearray | memoryview | str | Path, *, limits: 
             raise _err("decode.not_found") from None
         if size > limits.max_bytes:
             raise _err("decode.too_large")
-        data = p.read_bytes()
+        try:
+            data = p.read_bytes()
+        except (IsADirectoryError, PermissionError, OSError):
+            raise _err("decode.unreadable") from None
     if not data:
         raise _err("decode.empty")
     if len(data) > limits.max_bytes:
