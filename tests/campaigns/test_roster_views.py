@@ -236,6 +236,12 @@ def test_browser_upload_errors_then_clean_import(browser, live_server, artifacts
     page.wait_for_selector("#roster-job[data-status=done]")
     page.screenshot(path=str(artifacts_dir / "roster-done.png"), full_page=True)
     assert Student.objects.filter(campaign=campaign).count() == 12
+    page.close()
+    # Django keeps connections per asyncio context; the one this body opened while Playwright's loop
+    # runs would stay open and block dropping the PostgreSQL test database.
+    from django.db import connections
+
+    connections.close_all()
 
 
 def test_commit_task_run_twice_imports_once(office, campaign):
