@@ -303,3 +303,11 @@ def test_uploaded_files_do_not_linger(office, campaign, private_dir):
     assert ok.status == "cancelled" and ok.stored_path == "" and not path.exists()
     assert [p.name for p in private_dir.rglob("*") if p.is_file()] == [
         Path(ImportJob.objects.get(filename="next.csv").stored_path).name]
+
+
+def test_row_errors_in_english(office, campaign):
+    upload(office, campaign, messy_gbk_csv(), "a.csv")
+    job = ImportJob.objects.get()
+    page = office.get(reverse("campaigns:roster_job", args=[campaign.code, job.pk]),
+                      HTTP_ACCEPT_LANGUAGE="en", HTTP_HX_REQUEST="true").content.decode()
+    assert "wrong check character" in page and "校验码错误" not in page
