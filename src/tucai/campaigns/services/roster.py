@@ -30,7 +30,8 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from tucai.audit.models import AuditEntry
+from tucai.audit.services import AuditBatch
+from tucai.core.bulk import bulk_insert_rows
 from tucai.campaigns.idnumbers import (
     DOC_TYPE_ALIASES,
     _label_key,
@@ -582,29 +583,6 @@ def roster_import(*, campaign: Campaign, file, filename: str = "", actor=None, a
     return plan.result
 
 
-def _insert_rows(model, columns: list[str], rows: list[tuple]) -> None:
-    """Write many rows whose values are already what the database stores.
-
-    Django's bulk_create spends most of its time preparing each value. On PostgreSQL this uses COPY
-    (multi-row INSERTs spent seconds in psycopg's client-side parameter splitting); on SQLite a plain
-    executemany, which its C loop runs fast."""
-    if not rows:
-        return
-    qn = connection.ops.quote_name
-    table = qn(model._meta.db_table)
-    cols = ", ".join(qn(model._meta.get_field(c).column) for c in columns)
-    with connection.cursor() as cur:
-        if connection.vendor == "postgresql":
-            # The raw psycopg cursor: wrap its errors so callers see django.db.IntegrityError etc.
-            with connection.wrap_database_errors, cur.cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-        else:
-            sql = f"INSERT INTO {table} ({cols}) VALUES ({', '.join(['%s'] * len(columns))})"
-            for i in range(0, len(rows), 5000):
-                cur.executemany(sql, rows[i:i + 5000])
-
-
 _UPDATE_FIELDS = ("name", "gender", "doc_type", "doc_number", "school_class", "phone", "status", "updated_at")
 
 
@@ -643,27 +621,13 @@ def _update_students(rows: list[tuple], changed: list[tuple[str, ...]]) -> None:
                                 [tuple(row[i] for i in pos) + (row[-1],) for row in group])
 
 
-# Audit entries of an import are written with the same plain INSERT: for 50,000 students
-# ``audit_bulk`` (bulk_create of AuditEntry objects) measured 3.8–5.1 s against 0.8–0.9 s here, which alone
-# would break the "at most 2× the openpyxl read" goal. Same table, same columns, same transaction.
-_AUDIT_COLUMNS = ["at", "actor", "actor_label", "action", "entity_type", "entity_id", "entity_label",
-                  "institution_id", "campaign_id", "changes", "note"]
-
-
 def _apply(*, campaign: Campaign, plan: _Plan, actor, actor_label: str, note: str) -> None:
     now = timezone.now()
-    ops = connection.ops
-    db_now = ops.adapt_datetimefield_value(now)
-    json = ops.adapt_json_value
-    user = actor if getattr(actor, "is_authenticated", False) else None
-    actor_id = user.pk if user else None
-    label = actor_label or ("" if user else "system")
+    db_now = connection.ops.adapt_datetimefield_value(now)
     inst_id, camp_id = campaign.institution_id, campaign.pk
-    audit_rows: list[tuple] = []
-
-    def audit(action: str, entity_type: str, pk, entity_label: str, changes: dict) -> None:
-        audit_rows.append((db_now, actor_id, label, action, entity_type, str(pk), entity_label[:200], inst_id,
-                           camp_id, json(changes, None), note))
+    batch = AuditBatch(actor=actor, actor_label=actor_label, institution_id=inst_id, campaign_id=camp_id, note=note,
+                       at=now)
+    audit = batch.add
 
     # Departments and classes named in the file that do not exist yet.
     if plan.new_departments:
@@ -686,7 +650,7 @@ def _apply(*, campaign: Campaign, plan: _Plan, actor, actor_label: str, note: st
     if plan.creates:
         rows = [(camp_id, r.student_no, r.name, r.gender or Gender.UNKNOWN.value, r.doc_type, r.doc_number,
                  classes[r.school_class][0], r.status, False, r.phone, db_now) for r in plan.creates]
-        _insert_rows(Student, ["campaign", "student_no", "name", "gender", "doc_type", "doc_number", "school_class",
+        bulk_insert_rows(Student, ["campaign", "student_no", "name", "gender", "doc_type", "doc_number", "school_class",
                                "status", "is_demo", "phone", "updated_at"], rows)
         ids = dict(Student.objects.filter(campaign_id=camp_id).values_list("student_no", "id"))
         for row in rows:
@@ -724,7 +688,7 @@ def _apply(*, campaign: Campaign, plan: _Plan, actor, actor_label: str, note: st
     r = plan.result
     audit("roster.import", "campaigns.campaign", camp_id, str(campaign),
           {"created": [None, r.created], "updated": [None, r.updated], "deactivated": [None, r.deactivated]})
-    _insert_rows(AuditEntry, _AUDIT_COLUMNS, audit_rows)
+    batch.flush()
 
 
 # --- web import jobs -----------------------------------------------------------------------
