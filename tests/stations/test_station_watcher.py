@@ -277,3 +277,32 @@ def test_recursive_takes_dated_subfolders_but_not_hidden_ones(station, make_tick
     assert HotFolderWatcher(station=station, directory=tmp_path, interval=0).run(once=True) == 1
     assert HotFolderWatcher(station=station, directory=tmp_path, interval=0, recursive=True).run(once=True) == 1
     assert sorted(Shot.objects.values_list("filename", flat=True)) == ["IMG_1.JPG", "top.jpg"]
+
+
+@pytest.mark.django_db
+def test_run_survives_a_database_error_and_takes_the_file_on_the_next_poll(station, make_ticket, make_jpeg, engine,
+                                                                           tmp_path, monkeypatch):
+    from django.db import OperationalError
+
+    import tucai.stations.watcher as watcher_mod
+
+    make_ticket(state="called")
+    folder = tmp_path / "hot"
+    folder.mkdir()
+    (folder / "IMG_0001.JPG").write_bytes(make_jpeg(3))
+    real_ingest = watcher_mod.shot_ingest
+    calls = {"n": 0}
+
+    def flaky_ingest(**kw):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise OperationalError("database is locked")
+        return real_ingest(**kw)
+
+    monkeypatch.setattr(watcher_mod, "shot_ingest", flaky_ingest)
+    monkeypatch.setattr(watcher_mod, "DB_RETRY_SECONDS", 0)
+    monkeypatch.setattr(watcher_mod.connection, "close", lambda: None)   # keep the test's transaction
+    w = HotFolderWatcher(station=station, directory=folder, interval=0)
+    taken = w.run(once=True, max_seconds=10)
+    assert calls["n"] == 2 and taken == 1
+    assert Shot.objects.count() == 1

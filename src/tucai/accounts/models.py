@@ -44,9 +44,12 @@ class Membership(models.Model):
     class Meta:
         verbose_name = _("角色授权")
         verbose_name_plural = _("角色授权")
+        # Two partial constraints instead of NULLS NOT DISTINCT, which SQLite lacks.
         constraints = [
-            models.UniqueConstraint(fields=["user", "institution", "role", "school_class"], name="uniq_membership",
-                                    nulls_distinct=False),
+            models.UniqueConstraint(fields=["user", "institution", "role"], condition=models.Q(school_class=None),
+                                    name="uniq_membership_role"),
+            models.UniqueConstraint(fields=["user", "institution", "role", "school_class"],
+                                    condition=~models.Q(school_class=None), name="uniq_membership_class"),
         ]
 
     def __str__(self) -> str:

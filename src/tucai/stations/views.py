@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpResponse
@@ -41,8 +43,17 @@ def _campaign_for(request, code: str, perm: str) -> Campaign:
     return campaign
 
 
+def _station_day(request) -> dt.date:
+    """The capture day this station works on: ``?day=YYYY-MM-DD`` (as the desk picks it), else today."""
+    raw = request.GET.get("day") or request.POST.get("day") or ""
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        return timezone.localdate()
+
+
 def _live_context(request, station: Station, *, error: TucaiError | None = None, notice: str = "") -> dict:
-    day = timezone.localdate()
+    day = _station_day(request)
     ticket = selectors.station_current_ticket(station=station, date=day)
     shot = selectors.station_latest_shot(station=station)
     inst = station.campaign.institution_id
@@ -54,6 +65,7 @@ def _live_context(request, station: Station, *, error: TucaiError | None = None,
         "full_id": user_sees_full_id(user=request.user, institution_id=inst),
         "can_override": user_can(user=request.user, institution_id=inst, perm="photo.override"),
         "unmatched_count": selectors.shot_unmatched_list(campaign=station.campaign).count(),
+        "day": day,
     }
 
 
@@ -88,7 +100,7 @@ def station_create(request):
 @require_GET
 def station_page(request, pk: int):
     station = _station_for(request, pk)
-    day = timezone.localdate()
+    day = _station_day(request)
     try:
         queue_url = reverse("capture:queue_controls", args=[station.room_id, day.isoformat()])
         queue_url += f"?campaign={station.campaign_id}"
@@ -157,7 +169,7 @@ def station_queue(request, pk: int, action: str):
     error = None
     try:
         if action == "call_next":
-            t = q.queue_call_next(campaign=station.campaign, room=station.room, date=timezone.localdate(),
+            t = q.queue_call_next(campaign=station.campaign, room=station.room, date=_station_day(request),
                                   actor=request.user)
             if t is None:
                 error = TucaiError("queue.empty", "没有等待的学生", "Nobody is waiting")
@@ -215,7 +227,7 @@ def _respond(request, station, *, error=None, notice=""):
         resp["HX-Trigger"] = "station-changed"
         return resp
     if error is not None:
-        ctx.update(queue_url="", day=timezone.localdate())
+        ctx.update(queue_url="")
         return render(request, "stations/station.html", ctx, status=400)
     return redirect("stations:station", pk=station.pk)
 

@@ -21,11 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
+from django.db import DatabaseError, InterfaceError, close_old_connections, connection
 
 from tucai.core.errors import TucaiError
 from tucai.stations.models import Shot, Station
 from tucai.stations.services import IMAGE_EXTENSIONS, shot_ingest, shot_recheck_pending
 
+DB_RETRY_SECONDS = 2.0
 log = logging.getLogger(__name__)
 
 # A stable JPEG that does not end with its end-of-image marker is taken only after this long
@@ -166,7 +168,16 @@ class HotFolderWatcher:
         taken = 0
         started = time.monotonic()
         while True:
-            res = self.poll()
+            try:
+                res = self.poll()
+            except (DatabaseError, InterfaceError) as exc:
+                # "database is locked", a PostgreSQL restart: the camera keeps shooting, so keep watching.
+                # Nothing was marked done for the file that failed; the next poll takes it again.
+                log.warning("database error, retrying in %.1f s: %s", DB_RETRY_SECONDS, exc)
+                close_old_connections()
+                connection.close()
+                time.sleep(DB_RETRY_SECONDS)
+                continue
             taken += len(res.taken)
             if on_poll is not None:
                 on_poll(res)

@@ -14,16 +14,15 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import os
 import random
 import secrets
-import tempfile
 from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
 
 from tucai.audit.services import audit_record
+from tucai.core.files import write_atomic
 from tucai.campaigns.models import (
     Campaign,
     Department,
@@ -135,11 +134,7 @@ def _write_credentials(path: Path, creds: dict[str, str]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = ["# tucai demo accounts: username password role (created once by `tucai demo`)"]
     lines += [f"{u} {creds[u]} {label}" for u, _, label in ACCOUNTS if u in creds]
-    fd, tmp = tempfile.mkstemp(prefix=".demo-admin.", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write("\n".join(lines) + "\n")
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
+    write_atomic(path, ("\n".join(lines) + "\n").encode("utf-8"), mode=0o600)  # passwords: owner only
 
 
 @dataclasses.dataclass

@@ -14,13 +14,13 @@ import dataclasses
 import datetime as dt
 import io
 import os
-import tempfile
 from collections import OrderedDict
 from pathlib import Path
 from xml.sax.saxutils import escape
 
 from django.template.loader import render_to_string
 
+from tucai.core.files import write_atomic
 from tucai.campaigns.models import Campaign, DepartmentRoom, Student
 from tucai.campaigns.services.planner import schedule_overview
 
@@ -232,23 +232,9 @@ def notice_pdf(*, campaign: Campaign) -> bytes:
 
 def notice_write_pdf(*, campaign: Campaign, path: str | os.PathLike) -> Path:
     """Write the PDF atomically."""
-    return _write_atomic(Path(path), notice_pdf(campaign=campaign))
+    return write_atomic(path, notice_pdf(campaign=campaign))
 
 
 def notice_write_html(*, campaign: Campaign, path: str | os.PathLike) -> Path:
     """Write the HTML page atomically."""
-    return _write_atomic(Path(path), notice_html(campaign=campaign).encode("utf-8"))
-
-
-def _write_atomic(path: Path, data: bytes) -> Path:
-    """Temp file + rename: a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomic(path, notice_html(campaign=campaign).encode("utf-8"))

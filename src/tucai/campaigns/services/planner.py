@@ -265,7 +265,7 @@ def schedule_input(*, campaign: Campaign, seconds_per_student: int | None = None
         slots=tuple(PlanSlot(id=s.id, room_id=s.room_id, date=s.date, start=s.start, end=s.end) for s in slots),
         classes=classes,
         department_rooms=dict(DepartmentRoom.objects.filter(campaign=campaign).values_list("department_id", "room_id")),
-        seconds_per_student=seconds_per_student or campaign.seconds_per_student,
+        seconds_per_student=campaign.seconds_per_student if seconds_per_student is None else seconds_per_student,
     )
 
 

@@ -207,10 +207,15 @@ def _read_bytes(file) -> bytes:
 
 def _decode_csv(data: bytes) -> str:
     """UTF-8 (with or without BOM), UTF-16 with BOM (Excel's "Unicode text"), else GB18030 ⊇ GBK."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
+    try:
+        if data.startswith(b"\xef\xbb\xbf"):
+            return data[3:].decode("utf-8")
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            return data.decode("utf-16")
+    except UnicodeDecodeError:
+        raise TucaiError("roster.encoding", "CSV 文件开头的编码标记与内容不符，文件可能已损坏，请另存为 UTF-8 或 .xlsx",
+                         "The CSV file's byte-order mark does not match its content (a damaged file?); save it as "
+                         "UTF-8 or .xlsx") from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:

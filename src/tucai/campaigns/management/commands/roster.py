@@ -6,7 +6,6 @@ written unless every row is valid."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -15,6 +14,7 @@ from tucai.campaigns.selectors import campaign_by_code
 from tucai.campaigns.services.exports import roster_export
 from tucai.campaigns.services.roster import roster_import
 from tucai.core.errors import TucaiError
+from tucai.core.files import write_atomic
 
 MAX_ERRORS_SHOWN = 200
 
@@ -44,6 +44,8 @@ class Command(BaseCommand):
             raise CommandError(f"{e.code}: {e.message}", returncode=1) from e
 
     def _import(self, camp, path: Path, *, dry_run: bool, full: bool):
+        if path.is_dir():
+            raise CommandError(f"roster.not_a_file: 这是一个文件夹而不是名单文件 {path}", returncode=1)
         if not path.is_file():
             raise CommandError(f"roster.file_not_found: 找不到文件 {path}", returncode=1)
         result = roster_import(campaign=camp, file=path, filename=path.name, actor_label="cli", dry_run=dry_run,
@@ -74,7 +76,5 @@ class Command(BaseCommand):
     def _export(self, camp, out: Path, *, masked: bool):
         fmt = out.suffix.lower().lstrip(".")
         data = roster_export(campaign=camp, fmt=fmt, masked=masked, actor_label="cli")
-        tmp = out.with_name(f".{out.name}.tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, out)  # never leave half a file behind
+        write_atomic(out, data)  # never leave half a file behind
         self.stdout.write(self.style.SUCCESS(f"已导出 {camp.code} → {out}"))

@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from tucai.campaigns.selectors import campaign_by_code
 from tucai.core.errors import TucaiError
+from tucai.core.files import write_atomic
 from tucai.stations.progress import (
     SHEETS, STATUS_ZH, progress_as_json, progress_export_csv, progress_export_xlsx, progress_summary,
 )
@@ -37,9 +38,10 @@ class Command(BaseCommand):
             return
         if options["xlsx"]:
             out = Path(options["xlsx"])
-            tmp = out.with_name(out.name + ".part")
-            tmp.write_bytes(progress_export_xlsx(campaign=camp))
-            tmp.replace(out)  # atomic: no half-written spreadsheet
+            try:
+                write_atomic(out, progress_export_xlsx(campaign=camp))  # no half-written spreadsheet
+            except TucaiError as e:
+                raise CommandError(f"{e.code}: {e.message}") from e
             self.stdout.write(f"已导出 {out}")
             return
         data = progress_summary(campaign=camp)
