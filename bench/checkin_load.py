@@ -2,10 +2,12 @@
 
 Creates a campaign with N students and their capture codes in a fresh database (SQLite in a
 temporary data directory, or with ``--db postgres://user@host:port/`` a throw-away database
-``tucai_bench_<pid>`` on that server, dropped afterwards), starts the Django WSGI app under a small
-pre-fork server (``wsgiref`` + ThreadingMixIn, one process per ``--workers``, sharing the port with
-SO_REUSEPORT; no server package is installed) on 127.0.0.1, and drives
-``POST /capture/api/checkin/`` with ``--clients`` concurrent asyncio clients: every student once,
+``tucai_bench_<pid>`` on that server, dropped afterwards), starts the Django WSGI app on 127.0.0.1
+under gunicorn (gthread workers, when installed; ``--server wsgiref`` or without gunicorn: a small
+pre-fork ``wsgiref`` server with a thread pool, sharing the port with SO_REUSEPORT), and drives the
+desk's check-in with ``--clients`` concurrent asyncio clients — ``--api desk`` (default): the desk
+page's ``POST /capture/api/desk/checkin/`` with a desk token per room; ``--api session``: the
+session + CSRF ``POST /capture/api/checkin/`` — every student once,
 plus repeat scans (new nonce) and retried submissions (same nonce). Bounded by ``--students``,
 ``--max-requests`` and ``--duration``. Afterwards it checks the database: one ticket per student,
 numbers 1..n per room without duplicates or gaps.
@@ -116,6 +118,29 @@ def cpu_seconds(pids) -> float:
     return total / tick
 
 
+def server_children(pids: list[int]) -> list[int]:
+    """Worker processes forked by these (gunicorn's master forks its workers)."""
+    out = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            if ppid in pids:
+                out.append(int(d.name))
+    return out
+
+
+def bench_backends(url: str, dbname: str) -> list[int]:
+    import psycopg
+
+    u = urlparse(url)
+    with psycopg.connect(host=u.hostname, port=u.port or 5432, user=u.username or "postgres",
+                         password=u.password, dbname="postgres", autocommit=True) as conn:
+        return [r[0] for r in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (dbname,))]
+
+
 def postgres_pids() -> list[int]:
     out = []
     for d in Path("/proc").iterdir():
@@ -176,10 +201,15 @@ def setup_data(students: int, rooms: int) -> dict:
     session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
     session["_auth_user_hash"] = user.get_session_auth_hash()
     session.create()
+    from tucai.capture.services.desk import desk_token_issue
+
+    desk_tokens = {r: desk_token_issue(user=user, campaign=campaign, room=Room.objects.get(pk=r), date=day,
+                                       desk=f"bench-{i}")[1] for i, r in enumerate(room_ids)}
     from django.db import connections
 
     connections.close_all()
-    return {"campaign": campaign.pk, "rooms": room_ids, "tokens": tokens, "session": session.session_key}
+    return {"campaign": campaign.pk, "rooms": room_ids, "tokens": tokens, "session": session.session_key,
+            "desk_tokens": desk_tokens}
 
 
 def verify(campaign_id: int, expected_students: set[int] | None = None) -> dict:
@@ -220,7 +250,7 @@ def plan(tokens: list[str], rooms: list[int], repeat: float, retry: float, max_r
 
 
 async def drive(host: str, port: int, jobs: list, clients: int, duration: float, session: str,
-                campaign: int, keepalive: bool = True) -> dict:
+                campaign: int, keepalive: bool = True, desk_tokens: dict | None = None) -> dict:
     """``clients`` desks, each sending its next scan when the previous answer is in (one HTTP/1.1
     connection per desk, as a browser keeps it; ``keepalive=False`` opens one per request)."""
     csrf = secrets.token_hex(16)  # a 32-character CSRF secret used as cookie and header
@@ -234,11 +264,16 @@ async def drive(host: str, port: int, jobs: list, clients: int, duration: float,
 
     async def one(conn, job):
         token, room, nonce = job
-        body = json.dumps({"campaign": campaign, "room": room, "date": DAY, "code": token, "nonce": nonce,
-                           "desk": "bench"}).encode()
-        head = (f"POST /capture/api/checkin/ HTTP/1.1\r\nHost: {host}:{port}\r\n"
+        if desk_tokens:  # the desk page's way: campaign, room and day are inside the token
+            body = json.dumps({"code": token, "nonce": nonce}).encode()
+            auth = f"POST /capture/api/desk/checkin/ HTTP/1.1\r\nAuthorization: Desk {desk_tokens[room]}\r\n"
+        else:
+            body = json.dumps({"campaign": campaign, "room": room, "date": DAY, "code": token, "nonce": nonce,
+                               "desk": "bench"}).encode()
+            auth = (f"POST /capture/api/checkin/ HTTP/1.1\r\nCookie: sessionid={session}; csrftoken={csrf}\r\n"
+                    f"X-CSRFToken: {csrf}\r\n")
+        head = (f"{auth}Host: {host}:{port}\r\n"
                 f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
-                f"Cookie: sessionid={session}; csrftoken={csrf}\r\nX-CSRFToken: {csrf}\r\n"
                 f"Connection: {'keep-alive' if keepalive else 'close'}\r\n\r\n").encode()
         t0 = time.perf_counter()
         if conn is None:
@@ -317,6 +352,10 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="server processes")
     ap.add_argument("--threads", type=int, default=16,
                     help="threads per server process (a kept-alive desk connection holds one)")
+    ap.add_argument("--api", choices=["desk", "session"], default="desk",
+                    help="desk: desk-token API (what the desk page uses); session: session cookie + CSRF API")
+    ap.add_argument("--server", choices=["gunicorn", "wsgiref"], default=None,
+                    help="HTTP server (default: gunicorn when installed, else wsgiref)")
     ap.add_argument("--no-keepalive", action="store_true", help="a new connection for every request")
     ap.add_argument("--repeat", type=float, default=0.10, help="share of repeat scans (new nonce)")
     ap.add_argument("--retry", type=float, default=0.03, help="share of retried submissions (same nonce)")
@@ -332,6 +371,13 @@ def main() -> int:
         serve(args.serve, args.threads)
         return 0
 
+    server = args.server
+    if server is None:
+        try:
+            import gunicorn  # noqa: F401
+            server = "gunicorn"
+        except ImportError:
+            server = "wsgiref"
     tmp = Path(tempfile.mkdtemp(prefix="tucai-bench-checkin-"))
     env = dict(os.environ, TUCAI_DATA_DIR=str(tmp), DJANGO_SETTINGS_MODULE="tucai.settings", TUCAI_DEBUG="0",
                TUCAI_SSL_REDIRECT="0", TUCAI_LOG_LEVEL="ERROR", TUCAI_SECRET_KEY=secrets.token_urlsafe(40),
@@ -363,9 +409,17 @@ def main() -> int:
         else:
             host, port = "127.0.0.1", free_port()
             log = open(tmp / "server.log", "w")  # noqa: SIM115
-            procs = [subprocess.Popen([sys.executable, __file__, "--serve", str(port), "--threads",
-                                       str(args.threads)], env=env, stdout=log,
-                                      stderr=subprocess.STDOUT) for _ in range(args.workers)]
+            if server == "gunicorn":
+                # gthread: a thread per kept-alive desk connection, like the wsgiref pool below.
+                procs = [subprocess.Popen([sys.executable, "-m", "gunicorn", "tucai.wsgi:application",
+                                           "-b", f"{host}:{port}", "-w", str(args.workers), "-k", "gthread",
+                                           "--threads", str(args.threads), "--keep-alive", "60",
+                                           "--backlog", "1024", "--log-level", "warning"],
+                                          env=env, stdout=log, stderr=subprocess.STDOUT)]
+            else:
+                procs = [subprocess.Popen([sys.executable, __file__, "--serve", str(port), "--threads",
+                                           str(args.threads)], env=env, stdout=log,
+                                          stderr=subprocess.STDOUT) for _ in range(args.workers)]
             for _ in range(100):
                 try:
                     socket.create_connection((host, port), timeout=0.2).close()
@@ -379,32 +433,41 @@ def main() -> int:
         # Warm-up (imports, connections, caches) with students of their own, not timed.
         warm = [(tok, data["rooms"][i % len(data["rooms"])], f"warm-{i}") for i, tok in enumerate(warm_tokens)]
         keepalive = not args.no_keepalive
-        asyncio.run(drive(host, port, warm, args.clients, 30, data["session"], data["campaign"], keepalive))
-        server_pids = [p.pid for p in procs]
-        pg_pids = postgres_pids() if pg_db else []
-        cpu0 = (cpu_seconds(server_pids), cpu_seconds(pg_pids), time.process_time())
-        load0 = os.getloadavg()[0]
+        desk_tokens = data["desk_tokens"] if args.api == "desk" else None
+        asyncio.run(drive(host, port, warm, args.clients, 30, data["session"], data["campaign"], keepalive,
+                          desk_tokens))
+        server_pids = [p.pid for p in procs] + server_children([p.pid for p in procs])
+        # The PostgreSQL server may be shared: count the backends serving this bench's database
+        # apart from the rest (WAL writer, checkpointer, other users' sessions).
+        own_pg = bench_backends(args.db, pg_db) if pg_db else []
+        pg_pids = [p for p in postgres_pids() if p not in own_pg] if pg_db else []
+        cpu0 = (cpu_seconds(server_pids), cpu_seconds(own_pg), time.process_time(), cpu_seconds(pg_pids))
+        load0 = os.getloadavg()
         stats = asyncio.run(drive(host, port, jobs, args.clients, args.duration, data["session"], data["campaign"],
-                                  keepalive))
-        pg_pids = list(set(pg_pids) | set(postgres_pids() if pg_db else []))
-        cpu1 = (cpu_seconds(server_pids), cpu_seconds(pg_pids), time.process_time())
-        load1 = os.getloadavg()[0]
+                                  keepalive, desk_tokens))
+        load1 = os.getloadavg()
+        cpu1 = (cpu_seconds(server_pids), cpu_seconds(own_pg), time.process_time(), cpu_seconds(pg_pids))
         check = verify(data["campaign"])
         db = "PostgreSQL" if pg_db else "SQLite"
-        print(f"server: wsgiref pre-fork, {args.workers} processes × {args.threads} threads; clients: {args.clients} (asyncio, "
+        api = "desk token /capture/api/desk/checkin/" if desk_tokens else "session+CSRF /capture/api/checkin/"
+        print(f"server: {server}, {args.workers} processes × {args.threads} threads; API: {api}; "
+              f"clients: {args.clients} (asyncio, "
               f"{'keep-alive' if keepalive else 'a connection per request'}), "
               f"{os.cpu_count()} CPUs, db: {db}")
         print(f"requests: {stats['requests']} in {stats['wall_s']:.2f} s → {stats['per_s']:.0f} check-ins/s; "
               f"latency p50 {stats['p50_ms']:.1f} ms, p99 {stats['p99_ms']:.1f} ms, mean {stats['mean_ms']:.1f} ms")
         print(f"HTTP statuses: {stats['statuses']}; results: {stats['results']}")
         n = max(1, stats["requests"])
-        server_ms, pg_ms, client_ms = ((b - a) * 1000 / n for a, b in zip(cpu0, cpu1))
+        server_ms, pg_ms, client_ms, other_pg_ms = ((b - a) * 1000 / n for a, b in zip(cpu0, cpu1))
+        print(f"machine load average (1/5/15 min) before: {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}, "
+              f"after: {load1[0]:.2f} {load1[1]:.2f} {load1[2]:.2f} on {os.cpu_count()} CPUs")
         if procs:
             # CPU cost per check-in does not depend on what else runs on the machine; the rate does.
-            per = server_ms + pg_ms
-            print(f"CPU per check-in: server {server_ms:.2f} ms, database {pg_ms:.2f} ms, load client "
-                  f"{client_ms:.2f} ms → at most ≈ {1000 * (os.cpu_count() or 1) / (per + client_ms):.0f}/s on "
-                  f"{os.cpu_count()} otherwise idle CPUs (load average during the run: {load0:.1f} → {load1:.1f})")
+            per = server_ms + pg_ms + client_ms
+            db_note = (f"database backends {pg_ms:.2f} ms (+ other PostgreSQL processes {other_pg_ms:.2f} ms: "
+                       f"WAL writer and whoever else uses that server) " if pg_db else "")
+            print(f"CPU per check-in: server {server_ms:.2f} ms, {db_note}load client {client_ms:.2f} ms "
+                  f"→ at most ≈ {1000 * (os.cpu_count() or 1) / per:.0f}/s on {os.cpu_count()} otherwise idle CPUs")
         print(f"database: {check['tickets']} tickets for {check['students_with_ticket']} students, "
               f"{check['scans']} scans recorded, rooms with gaps/duplicates: {check['rooms_with_gaps_or_duplicates']}")
         ok = check["rooms_with_gaps_or_duplicates"] == 0 and check["tickets"] == check["students_with_ticket"]

@@ -59,7 +59,10 @@ class Ticket(models.Model):
             models.UniqueConstraint(fields=["campaign", "room", "date", "number"], name="uniq_ticket_number"),
             models.UniqueConstraint(fields=["campaign", "student", "date"], name="uniq_ticket_student_day"),
         ]
-        indexes = [models.Index(fields=["room", "date", "state", "queue_order"])]
+        indexes = [models.Index(fields=["room", "date", "state", "queue_order"]),
+                   # The back of a room's queue (MAX(queue_order)) at every check-in: one index probe
+                   # instead of reading all of the day's tickets.
+                   models.Index(fields=["room", "date", "queue_order"], name="capture_ticket_queue_back")]
 
     def __str__(self) -> str:
         return f"{self.date} {self.room} #{self.number} {self.student}"
@@ -194,3 +197,31 @@ class StudentLoginFailure(models.Model):
     class Meta:
         verbose_name = _("学生登录失败")
         verbose_name_plural = _("学生登录失败")
+
+
+class DeskToken(models.Model):
+    """A check-in desk device's credential for the JSON check-in API, issued to a logged-in operator.
+
+    Bound to one campaign, room and day (they are inside the signed token, so a desk cannot check
+    students in elsewhere); sent in the ``Authorization`` header, never as a cookie, so a foreign
+    page cannot make a browser use it (no CSRF). Revoked by setting ``revoked_at``; the operator's
+    account and role are checked on every use."""
+
+    user = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="+", verbose_name=_("操作员"))
+    campaign = models.ForeignKey("campaigns.Campaign", on_delete=models.CASCADE, related_name="+",
+                                 verbose_name=_("采集活动"))
+    room = models.ForeignKey("campaigns.Room", on_delete=models.CASCADE, related_name="+", verbose_name=_("拍摄室"))
+    date = models.DateField(_("日期"))
+    desk = models.CharField(_("签到台"), max_length=40, blank=True)
+    issued_at = models.DateTimeField(_("发放时间"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("失效时间"))
+    revoked_at = models.DateTimeField(_("作废时间"), null=True, blank=True)
+    revoked_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+", verbose_name=_("作废人"))
+
+    class Meta:
+        verbose_name = _("签到台令牌")
+        verbose_name_plural = _("签到台令牌")
+
+    def __str__(self) -> str:
+        return f"desk token {self.pk} ({self.desk or '-'}, {self.date})"

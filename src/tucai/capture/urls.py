@@ -16,6 +16,8 @@ urlpatterns: list = [
     path("desk/<int:campaign_id>/<int:room_id>/<str:day>/search/", views_desk.desk_search, name="desk_search"),
     path("desk/<int:campaign_id>/<int:room_id>/<str:day>/bind/", views_desk.desk_bind, name="desk_bind"),
     path("api/checkin/", views_desk.api_checkin, name="api_checkin"),
+    path("api/desk/checkin/", views_desk.api_desk_checkin, name="api_desk_checkin"),
+    path("desk/token/<int:token_id>/revoke/", views_desk.desk_token_revoke_view, name="desk_token_revoke"),
     path("api/decode/", views_desk.api_decode, name="api_decode"),
     # the student's phone
     path("c/<slug:code>/me/", views_student.me, name="me"),

@@ -12,13 +12,17 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from tucai.accounts.selectors import PERMISSIONS, user_can, user_roles, user_sees_full_id
 from tucai.campaigns.models import Campaign, Room, Student
 from tucai.capture import selectors
 from tucai.capture.services import codes as code_services
-from tucai.capture.services.checkin import CheckinOutcome, checkin_perform, student_paid_status
+from tucai.capture.models import DeskToken
+from tucai.capture.services.checkin import (CheckinOutcome, DeskRefused, checkin_perform, checkin_perform_desk,
+                                            student_paid_status)
+from tucai.capture.services.desk import desk_token_issue, desk_token_parse, desk_token_revoke
 from tucai.capture.views_queue import parse_day
 from tucai.core.errors import TucaiError
 
@@ -49,8 +53,25 @@ def desk_index(request, code: str):
 @require_GET
 def desk_page(request, campaign_id: int, room_id: int, day: str):
     campaign, room = _desk_scope(request, campaign_id, room_id)
-    return render(request, "capture/desk.html", {"campaign": campaign, "room": room, "day": parse_day(day),
-                                                 "desk": request.GET.get("desk", "")[:40]})
+    day = parse_day(day)
+    desk = request.GET.get("desk", "")[:40]
+    # The page's scans go to the desk-token API (no session or CSRF work per scan); the token is
+    # bound to this campaign, room and day and ends with the shift or when revoked.
+    token, token_text = desk_token_issue(user=request.user, campaign=campaign, room=room, date=day, desk=desk)
+    return render(request, "capture/desk.html", {"campaign": campaign, "room": room, "day": day, "desk": desk,
+                                                 "desk_token": token_text, "desk_token_id": token.pk})
+
+
+@login_required
+@require_POST
+def desk_token_revoke_view(request, token_id: int):
+    """End a desk's token (lost tablet, end of shift): its next scan is refused."""
+    token = get_object_or_404(DeskToken.objects.select_related("campaign"), pk=token_id)
+    try:
+        desk_token_revoke(token=token, actor=request.user)
+    except TucaiError as exc:
+        return JsonResponse({"ok": False, **exc.as_dict(), "message": exc.message}, status=403)
+    return JsonResponse({"ok": True, "revoked": True})
 
 
 def outcome_json(outcome: CheckinOutcome, *, full_id: bool) -> dict:
@@ -110,6 +131,44 @@ def api_checkin(request):
         data["html"] = render_to_string("capture/_desk_result.html", {"o": outcome, "d": data, "room": room,
                                                                       "campaign": campaign, "day": day},
                                         request=request)
+    return JsonResponse(data, status=200 if outcome.ok else 409)
+
+
+@csrf_exempt  # no cookie authenticates this endpoint: the desk token travels in the Authorization header
+@require_POST
+def api_desk_checkin(request):
+    """The desk's check-in with ``Authorization: Desk <token>``: POST JSON {code | student, nonce}.
+
+    Campaign, room and day come from the signed token, not the body. Answers like
+    :func:`api_checkin`; 401 with ``desk.token_*`` when the token is missing, forged, revoked,
+    expired or its operator lost the right to check in."""
+    try:
+        claims = desk_token_parse(header=request.headers.get("Authorization"))
+    except TucaiError as exc:
+        return JsonResponse({"ok": False, "result": "error", **exc.as_dict(), "message": exc.message}, status=401)
+    try:
+        body = json.loads(request.body or b"{}")
+        if not isinstance(body, dict):
+            raise ValueError("not an object")
+        student_id = _int(body.get("student")) if body.get("student") else None
+        if body.get("student") and student_id is None:
+            raise ValueError("bad student id")
+        done = checkin_perform_desk(claims=claims, raw_code=None if student_id else str(body.get("code", "")),
+                                    student_id=student_id, nonce=str(body.get("nonce") or "") or None)
+    except DeskRefused as exc:
+        return JsonResponse({"ok": False, "result": "error", **exc.as_dict(), "message": exc.message}, status=401)
+    except TucaiError as exc:
+        return JsonResponse({"ok": False, "result": "error", **exc.as_dict(), "message": exc.message}, status=400)
+    except (ValueError, AttributeError):
+        return JsonResponse({"ok": False, "result": "error", "code": "checkin.bad_request",
+                             "message": "请求格式不正确"}, status=400)
+    outcome = done.outcome
+    data = outcome_json(outcome, full_id=done.full_id)
+    if request.GET.get("html"):
+        # Rendered without the request: the fragment needs no user or CSRF context (and reading
+        # them would load the session this endpoint does not use).
+        data["html"] = render_to_string("capture/_desk_result.html", {"o": outcome, "d": data, "room": done.room,
+                                                                      "day": claims.date})
     return JsonResponse(data, status=200 if outcome.ok else 409)
 
 

@@ -105,6 +105,37 @@ def _writer():
     return _SQLITE_WRITE_LOCK if connection.vendor == "sqlite" else contextlib.nullcontext()
 
 
+def _fetchone(sql: str, params: dict):
+    """Run one of this module's fixed statements and return its first row.
+
+    On PostgreSQL with a server-side-binding cursor and ``prepare=True``: the statement is parsed
+    and planned once per connection and then only executed (the joins of the desk look-up cost
+    more to plan than to run). Errors are wrapped like Django's (IntegrityError etc.)."""
+    if connection.vendor == "postgresql":
+        import psycopg
+
+        connection.ensure_connection()
+        raw = connection.connection
+        if raw.prepare_threshold is None:
+            # Django turns psycopg's statement preparation off (OPTIONS "prepare_threshold"); with a
+            # threshold that is never reached only statements run with prepare=True (these) are
+            # prepared. Django's own queries use client-side binding and are never prepared.
+            raw.prepare_threshold = 2**31 - 1
+        with connection.wrap_database_errors:
+            with psycopg.Cursor(raw) as cursor:
+                cursor.execute(sql, params, prepare=True)
+                return cursor.fetchone()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
+
+
+def _one_statement():
+    """A single INSERT is atomic by itself in autocommit (no BEGIN/COMMIT round trips); inside a
+    caller's transaction it gets a savepoint, so a unique-constraint conflict can be answered."""
+    return transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
+
+
 def _outcome_from_scan(scan: CheckinScan, *, replayed: bool) -> CheckinOutcome:
     return CheckinOutcome(result=scan.result, reason=scan.reason, student=scan.student, ticket=scan.ticket,
                           scan=scan, warnings=list(scan.warnings or []), replayed=replayed)
@@ -167,7 +198,7 @@ def checkin_perform(*, campaign, room, date: dt.date, raw_code: str | None = Non
 
 def _record_refusal(scan_fields: dict, *, student, reason: str) -> CheckinOutcome:
     try:
-        with _writer(), transaction.atomic():
+        with _writer(), _one_statement():
             scan = CheckinScan.objects.create(student=student, result=ScanResult.REFUSED, reason=reason,
                                               **scan_fields)
     except IntegrityError:
@@ -178,11 +209,18 @@ def _record_refusal(scan_fields: dict, *, student, reason: str) -> CheckinOutcom
     return CheckinOutcome(result=ScanResult.REFUSED, reason=reason, student=student, scan=scan)
 
 
-def _allocate(scan_fields: dict, *, student, campaign, room, date, raw: str, warnings: list) -> CheckinOutcome:
-    # One query for the student's tickets in this campaign: today's (a repeat) and any finished one.
-    tickets = list(Ticket.objects.select_related("room").filter(campaign=campaign, student=student).order_by())
-    existing = next((t for t in tickets if t.date == date), None)
-    if existing is None and any(t.state == TicketState.DONE for t in tickets):
+def _allocate(scan_fields: dict, *, student, campaign, room, date, raw: str, warnings: list,
+              known: tuple[Ticket | None, bool] | None = None) -> CheckinOutcome:
+    """``known``: (today's ticket, whether any ticket of the campaign is done) when the caller has
+    already read them (the desk-token path joins them into its look-up)."""
+    if known is not None:
+        existing, any_done = known
+    else:
+        # One query for the student's tickets in this campaign: today's (a repeat) and any finished one.
+        tickets = list(Ticket.objects.select_related("room").filter(campaign=campaign, student=student).order_by())
+        existing = next((t for t in tickets if t.date == date), None)
+        any_done = any(t.state == TicketState.DONE for t in tickets)
+    if existing is None and any_done:
         return _record_refusal(scan_fields, student=student, reason="student.already_photographed")
     if existing is not None:
         if existing.state == TicketState.DONE:
@@ -190,7 +228,7 @@ def _allocate(scan_fields: dict, *, student, campaign, room, date, raw: str, war
         if existing.room_id != room.pk:
             warnings = warnings + [{"code": "ticket.other_room",
                                     "message": f"今日已在 {existing.room} 取号 {existing.number}"}]
-        with _writer(), transaction.atomic():
+        with _writer(), _one_statement():
             scan = CheckinScan.objects.create(student=student, ticket=existing, result=ScanResult.REPEAT,
                                               warnings=warnings, **scan_fields)
         return CheckinOutcome(result=ScanResult.REPEAT, student=student, ticket=existing, scan=scan,
@@ -265,16 +303,10 @@ def _allocate_pg(scan_fields: dict, *, student, campaign, room, date, raw: str, 
         "actor": actor.pk if actor is not None else None, "actor_label": scan_fields["actor_label"],
         "nonce": scan_fields["nonce"],
     }
-    if connection.in_atomic_block:
-        # Inside a caller's transaction (tests, batch jobs): a savepoint, so a conflict can be retried.
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            scan_id, ticket_id, number, queue_order = cursor.fetchone()
-    else:
-        # Autocommit: the single statement is its own transaction (saves the BEGIN/COMMIT round trips).
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            scan_id, ticket_id, number, queue_order = cursor.fetchone()
+    # Autocommit: the single statement is its own transaction (saves the BEGIN/COMMIT round trips);
+    # inside a caller's transaction (tests, batch jobs) a savepoint, so a conflict can be retried.
+    with _one_statement():
+        scan_id, ticket_id, number, queue_order = _fetchone(sql, params)
     # The rows as they were written, without reading them back.
     ticket = Ticket(pk=ticket_id, campaign=campaign, room=room, date=date, number=number, student=student,
                     state=TicketState.WAITING, queue_order=queue_order, requeue_count=0, checked_in_at=now,
@@ -286,3 +318,201 @@ def _allocate_pg(scan_fields: dict, *, student, campaign, room, date, raw: str, 
                        actor_label=scan_fields["actor_label"], nonce=scan_fields["nonce"], created_at=now)
     scan._state.adding = False
     return CheckinOutcome(result=ScanResult.ISSUED, student=student, ticket=ticket, scan=scan, warnings=warnings)
+
+
+# --- the desk-token path: one query resolves the desk, the code, the student and today's ticket ---
+
+class DeskRefused(TucaiError):
+    """The desk token is revoked or expired, or its operator may no longer check students in."""
+
+
+def _cols(model, alias: str) -> list[str]:
+    return [f'{alias}."{f.column}"' for f in model._meta.concrete_fields]
+
+
+def _lookup_sql() -> str:
+    from tucai.accounts.models import Membership, User
+    from tucai.campaigns.models import Room, SchoolClass, SlotAssignment, TimeSlot
+    from tucai.capture.models import CaptureCode, DeskToken
+
+    t = lambda m: m._meta.db_table  # noqa: E731
+    select = ", ".join([*_cols(CaptureCode, "cc"), *_cols(Student, "s"), *_cols(SchoolClass, "sc"),
+                        *_cols(SlotAssignment, "a"), *_cols(TimeSlot, "sl"), *_cols(Room, "sr"),
+                        *_cols(Ticket, "tk"), *_cols(Room, "dr")])
+    full_roles, roles = _in(_roles_with("student.view_full_id")), _in(_roles_with("checkin.perform"))
+    # access: 0 = refused, 1 = may check in (IDs masked), 2 = may also see full ID numbers.
+    # Joins rather than subqueries: each scanned relation costs executor start-up per execution.
+    return f"""
+SELECT
+  CASE WHEN u.id IS NULL THEN 0 WHEN u.is_superuser THEN 2
+       ELSE COALESCE((SELECT MAX(CASE WHEN m.role IN {full_roles} THEN 2 WHEN m.role IN {roles} THEN 1 ELSE 0 END)
+                      FROM {t(Membership)} m WHERE m.user_id = u.id AND m.institution_id = dr.institution_id), 0)
+  END,
+  d.user_id, d.desk,
+  EXISTS (SELECT 1 FROM {t(Ticket)} td WHERE td.campaign_id = %(campaign)s AND td.student_id = %(student)s
+          AND td.state = %(done)s),
+  {select}
+FROM {t(Room)} dr
+LEFT JOIN {t(DeskToken)} d ON d.id = %(desk)s AND d.campaign_id = %(campaign)s AND d.room_id = dr.id
+                           AND d.date = %(date)s AND d.revoked_at IS NULL AND d.expires_at > %(now)s
+LEFT JOIN {t(User)} u ON u.id = d.user_id AND u.is_active
+LEFT JOIN {t(CaptureCode)} cc ON cc.student_id = %(student)s AND cc.version = %(version)s
+                             AND cc.campaign_id = %(campaign)s
+LEFT JOIN {t(Student)} s ON s.id = cc.student_id
+LEFT JOIN {t(SchoolClass)} sc ON sc.id = s.school_class_id
+LEFT JOIN {t(SlotAssignment)} a ON a.school_class_id = sc.id
+LEFT JOIN {t(TimeSlot)} sl ON sl.id = a.slot_id
+LEFT JOIN {t(Room)} sr ON sr.id = sl.room_id
+LEFT JOIN {t(Ticket)} tk ON tk.campaign_id = %(campaign)s AND tk.student_id = cc.student_id AND tk.date = %(date)s
+WHERE dr.id = %(room)s
+"""
+
+
+_LOOKUP: dict[str, tuple[str, list]] = {}
+
+
+def _lookup_plan() -> tuple[str, list]:
+    """The SQL and, per joined model, its fields with the converters Django would apply (built once)."""
+    vendor = connection.vendor
+    if vendor not in _LOOKUP:
+        from tucai.campaigns.models import Room, SchoolClass, SlotAssignment, TimeSlot
+        from tucai.capture.models import CaptureCode
+
+        models_ = [CaptureCode, Student, SchoolClass, SlotAssignment, TimeSlot, Room, Ticket, Room]
+        plan = []
+        for model in models_:
+            fields = model._meta.concrete_fields
+            convs = []
+            for f in fields:
+                col = f.get_col(model._meta.db_table)
+                convs.append(connection.ops.get_db_converters(col) + f.get_db_converters(connection))
+            plan.append((model, [f.attname for f in fields], convs, col))
+        _LOOKUP[vendor] = (_lookup_sql(), plan)
+    return _LOOKUP[vendor]
+
+
+def _instances(row, plan) -> list:
+    out, pos = [], 0
+    for model, names, convs, expr in plan:
+        values = list(row[pos:pos + len(names)])
+        pos += len(names)
+        if values[0] is None:  # the LEFT JOIN found nothing
+            out.append(None)
+            continue
+        for i, cs in enumerate(convs):
+            for conv in cs:
+                values[i] = conv(values[i], expr, connection)
+        out.append(model.from_db(connection.alias, names, values))
+    return out
+
+
+def _in(values: tuple[str, ...]) -> str:
+    """An SQL list of role names (constants of the code, checked: no user input reaches it)."""
+    if not all(v.replace("_", "").isalnum() for v in values if v):
+        raise ValueError(f"unexpected role names {values!r}")
+    return "(" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
+def _roles_with(perm: str) -> tuple[str, ...]:
+    from tucai.accounts.selectors import PERMISSIONS
+
+    return tuple(sorted(r for r, perms in PERMISSIONS.items() if perm in perms)) or ("",)
+
+
+@dataclass
+class DeskCheckin:
+    outcome: CheckinOutcome
+    full_id: bool  # the operator may see whole ID numbers
+    room: object
+
+
+def checkin_perform_desk(*, claims, raw_code: str | None = None, student_id: int | None = None,
+                         nonce: str | None = None, now: dt.datetime | None = None) -> DeskCheckin:
+    """Check-in from a desk holding a verified desk token (``services.desk.desk_token_parse``).
+
+    Same rules and records as :func:`checkin_perform`, for the campaign, room and day the token is
+    bound to. A tucai code takes two round trips: one query answers whether the desk token is still
+    valid (not revoked or expired, operator active with ``checkin.perform``) and resolves the code
+    to the student, class, slot and today's ticket; one statement then allocates the number and
+    records the scan (or records the repeat/refusal). Foreign codes and manual look-ups go the
+    general way after the same desk check. Raises :class:`DeskRefused` when the desk is not valid."""
+    from tucai.accounts.models import User
+    from tucai.campaigns.models import Campaign
+    from tucai.capture.services.codes import code_token_looks_ours, code_token_parse
+
+    nonce = (nonce or "").strip() or None
+    if nonce is not None and len(nonce) > 64:
+        raise TucaiError("checkin.bad_nonce", "提交标识过长", "The nonce is too long (max 64 characters)")
+    if (raw_code is None) == (student_id is None):
+        raise TucaiError("checkin.bad_input", "请扫码或选择学生（二选一）", "Give either a scanned code or a student")
+    raw = (raw_code or "").strip()
+    parsed, reason = None, ""
+    if raw and code_token_looks_ours(raw):
+        try:
+            parsed = code_token_parse(raw)
+        except TucaiError as exc:
+            reason = exc.code
+        else:
+            if parsed.campaign_id != claims.campaign_id:
+                reason, parsed = "code.other_campaign", None
+    sql, plan = _lookup_plan()
+    params = {"desk": claims.token_id, "campaign": claims.campaign_id, "room": claims.room_id,
+              "date": connection.ops.adapt_datefield_value(claims.date),
+              "now": connection.ops.adapt_datetimefield_value(now or timezone.now()), "done": TicketState.DONE.value,
+              "student": parsed.student_id if parsed else None, "version": parsed.version if parsed else None}
+    row = _fetchone(sql, params)
+    access = row[0] if row is not None else None
+    if not access:
+        raise DeskRefused("desk.token_revoked", "签到台令牌已作废、过期或无签到权限，请重新打开签到台页面",
+                          "The desk token is revoked or expired, or its operator may not check in")
+    user_id, desk_label, any_done = row[1], row[2] or "", bool(row[3])
+    code, student, school_class, assignment, slot, slot_room, today, room = _instances(row[4:], plan)
+    if today is not None and today.room_id == room.pk:
+        today.room = room
+    actor = User(pk=user_id)
+    actor._state.adding = False
+    campaign = Campaign(pk=claims.campaign_id, institution_id=room.institution_id)
+    campaign._state.adding = False
+    out = lambda o: DeskCheckin(outcome=o, full_id=access == 2, room=room)  # noqa: E731
+
+    if parsed is None and not reason:
+        # A foreign code or a manual look-up: the general path (rare at a busy desk).
+        manual = None
+        if student_id is not None:
+            manual = Student.objects.select_related("school_class__assignment__slot__room").filter(
+                pk=student_id, campaign_id=claims.campaign_id).first()
+            if manual is None:
+                raise TucaiError("checkin.bad_student", "没有这个学生", "No such student in this campaign")
+        return out(checkin_perform(campaign=campaign, room=room, date=claims.date,
+                                   raw_code=None if manual else raw, student=manual, nonce=nonce, actor=actor,
+                                   desk=desk_label))
+
+    scan_fields = dict(campaign=campaign, room=room, date=claims.date, raw_code=raw[:4000], code_kind=CodeKind.TUCAI,
+                       desk=desk_label, nonce=nonce, actor=actor, actor_label="")
+    if parsed is not None and code is None:
+        reason = "code.unknown"  # signed with our key but never recorded
+    elif code is not None and code.revoked_at is not None:
+        reason = "code.revoked"
+    if reason:
+        return out(_record_refusal(scan_fields, student=None, reason=reason))
+    # Attach what was joined, so the desk's answer needs no further query.
+    if assignment is not None:
+        slot.room = slot_room if slot_room is not None else room
+        assignment.slot = slot
+    SchoolClass = type(school_class)
+    SchoolClass._meta.get_field("assignment").set_cached_value(school_class, assignment)
+    student.school_class = school_class
+    if student.status != StudentStatus.ACTIVE:
+        return out(_record_refusal(scan_fields, student=student, reason="student.inactive"))
+    warnings = slot_warnings(student=student, room=room, date=claims.date, now=now)
+    try:
+        return out(_allocate(scan_fields, student=student, campaign=campaign, room=room, date=claims.date, raw=raw,
+                             warnings=warnings, known=(today, any_done)))
+    except IntegrityError:
+        # A retried submission (same nonce): its first answer. Or the student was checked in at
+        # another desk this instant: the general path reads the tickets again (a repeat).
+        replay = _replay(nonce)
+        if replay is not None:
+            return out(replay)
+        return out(checkin_perform(campaign=campaign, room=room, date=claims.date, raw_code=raw, nonce=nonce,
+                                   actor=actor, desk=desk_label))
