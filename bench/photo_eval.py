@@ -74,6 +74,12 @@ REVIEWED: dict[tuple[str, str], tuple[str, str]] = {
     ("pose (yaw+pitch)", "compreface_005_A.jpg"): ("unsure", "selfie, camera well above the face (the label"
                                                              " definition calls that unsure)"),
     ("pose (yaw+pitch)", "facerec_obama1.jpg"): ("unsure", "turned about 15°: the label's own borderline"),
+    ("pose (yaw+pitch)", "lfw_Oprah_Winfrey_0003.jpg"): ("bad", "chin raised and turned, looking up and away"),
+    ("pose (yaw+pitch)", "lfw_Svetlana_Belousova_0001.jpg"): ("bad", "head bowed and turned, eyes looking up"),
+    ("pose (yaw+pitch)", "lfw_Nathan_Lane_0001.jpg"): ("bad", "head thrown back, singing"),
+    ("pose (yaw+pitch)", "trueface_armstrong1.jpg"): ("unsure", "turned about 15° to his left: borderline"),
+    ("pose (yaw+pitch)", "facerec_obama3.jpg"): ("unsure", "small full-body shot, chin slightly raised"),
+    ("pose (yaw+pitch)", "faceapi_happy.jpg"): ("unsure", "head tilted and slightly turned: borderline"),
     ("background.color", "deepface_img24.jpg"): ("bad", "saturated mid blue with a vignette, not the CHSI light"
                                                         " blue RGB(100,197,255)"),
     ("background.color", "trueface_headshot_blue.jpg"): ("bad", "dark blue ribbed wall, not the CHSI light blue"),
