@@ -154,7 +154,8 @@ def api_desk_checkin(request):
         if body.get("student") and student_id is None:
             raise ValueError("bad student id")
         done = checkin_perform_desk(claims=claims, raw_code=None if student_id else str(body.get("code", "")),
-                                    student_id=student_id, nonce=str(body.get("nonce") or "") or None)
+                                    student_id=student_id, nonce=str(body.get("nonce") or "") or None,
+                                    desk=str(body.get("desk") or ""))
     except DeskRefused as exc:
         return JsonResponse({"ok": False, "result": "error", **exc.as_dict(), "message": exc.message}, status=401)
     except TucaiError as exc:

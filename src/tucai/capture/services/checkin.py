@@ -12,6 +12,7 @@ import contextlib
 import datetime as dt
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ObjectDoesNotExist
@@ -121,10 +122,16 @@ def _fetchone(sql: str, params: dict):
             # threshold that is never reached only statements run with prepare=True (these) are
             # prepared. Django's own queries use client-side binding and are never prepared.
             raw.prepare_threshold = 2**31 - 1
-        with connection.wrap_database_errors:
-            with psycopg.Cursor(raw) as cursor:
-                cursor.execute(sql, params, prepare=True)
-                return cursor.fetchone()
+        start = time.monotonic()
+        try:
+            with connection.wrap_database_errors:
+                with psycopg.Cursor(raw) as cursor:
+                    cursor.execute(sql, params, prepare=True)
+                    return cursor.fetchone()
+        finally:
+            if connection.queries_logged:  # seen by CaptureQueriesContext / DEBUG like any other query
+                connection.queries_log.append({"sql": "/* prepared */ " + sql.strip(),
+                                               "time": f"{time.monotonic() - start:.3f}"})
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone()
@@ -427,7 +434,7 @@ class DeskCheckin:
 
 
 def checkin_perform_desk(*, claims, raw_code: str | None = None, student_id: int | None = None,
-                         nonce: str | None = None, now: dt.datetime | None = None) -> DeskCheckin:
+                         nonce: str | None = None, desk: str = "", now: dt.datetime | None = None) -> DeskCheckin:
     """Check-in from a desk holding a verified desk token (``services.desk.desk_token_parse``).
 
     Same rules and records as :func:`checkin_perform`, for the campaign, room and day the token is
@@ -465,7 +472,8 @@ def checkin_perform_desk(*, claims, raw_code: str | None = None, student_id: int
     if not access:
         raise DeskRefused("desk.token_revoked", "签到台令牌已作废、过期或无签到权限，请重新打开签到台页面",
                           "The desk token is revoked or expired, or its operator may not check in")
-    user_id, desk_label, any_done = row[1], row[2] or "", bool(row[3])
+    # The desk's own name for itself (editable on the page) or the one it was opened with.
+    user_id, desk_label, any_done = row[1], (desk or row[2] or "")[:40], bool(row[3])
     code, student, school_class, assignment, slot, slot_room, today, room = _instances(row[4:], plan)
     if today is not None and today.room_id == room.pk:
         today.room = room
