@@ -2,16 +2,26 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from tucai.campaigns import models as m
+from tucai.core.admin import ReadOnlyAdmin, ScopedMixin, TucaiAdmin
 
 
 @admin.register(m.Institution)
-class InstitutionAdmin(admin.ModelAdmin):
+class InstitutionAdmin(TucaiAdmin):
+    scope = "pk"
+
+    def has_add_permission(self, request, obj=None):
+        return request.user.is_superuser  # new institutions are set up by the operator of the system
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
     list_display = ["name", "code", "office_name"]
     search_fields = ["name", "code"]
 
 
 @admin.register(m.Campaign)
-class CampaignAdmin(admin.ModelAdmin):
+class CampaignAdmin(TucaiAdmin):
+    scope = "institution"
     list_display = ["name", "code", "institution", "graduation_year", "capture_start", "capture_end", "fee_display"]
     list_filter = ["institution", "graduation_year"]
     search_fields = ["name", "code"]
@@ -23,14 +33,16 @@ class CampaignAdmin(admin.ModelAdmin):
 
 
 @admin.register(m.Department)
-class DepartmentAdmin(admin.ModelAdmin):
+class DepartmentAdmin(TucaiAdmin):
+    scope = "institution"
     list_display = ["name", "short_name", "institution"]
     list_filter = ["institution"]
     search_fields = ["name", "short_name"]
 
 
 @admin.register(m.SchoolClass)
-class SchoolClassAdmin(admin.ModelAdmin):
+class SchoolClassAdmin(TucaiAdmin):
+    scope = "campaign__institution"
     list_display = ["name", "department", "campaign", "monitor"]
     list_filter = ["campaign", "department"]
     search_fields = ["name"]
@@ -39,7 +51,8 @@ class SchoolClassAdmin(admin.ModelAdmin):
 
 
 @admin.register(m.Student)
-class StudentAdmin(admin.ModelAdmin):
+class StudentAdmin(TucaiAdmin):
+    scope = "campaign__institution"
     list_display = ["student_no", "name", "gender", "school_class", "department", "doc_type", "masked_doc", "status",
                     "is_demo"]
     list_filter = ["campaign", "status", "gender", "doc_type", "school_class__department", "is_demo"]
@@ -71,26 +84,9 @@ class StudentAdmin(admin.ModelAdmin):
     def masked_doc(self, obj):
         return obj.masked_doc_number
 
-    def save_model(self, request, obj, form, change):
-        from tucai.audit.services import audit_record, snapshot
-
-        before = snapshot(m.Student.objects.get(pk=obj.pk)) if change else {}
-        super().save_model(request, obj, form, change)
-        after = snapshot(obj)
-        audit_record(actor=request.user, action="student.update" if change else "student.create", obj=obj,
-                     changes={k: [before.get(k), v] for k, v in after.items() if before.get(k) != v},
-                     note="admin")
-
-    def delete_model(self, request, obj):
-        from tucai.audit.services import audit_record, snapshot
-
-        audit_record(actor=request.user, action="student.delete", obj=obj,
-                     changes={k: [v, None] for k, v in snapshot(obj).items()}, note="admin")
-        super().delete_model(request, obj)
-
 
 @admin.register(m.ImportJob)
-class ImportJobAdmin(admin.ModelAdmin):
+class ImportJobAdmin(ReadOnlyAdmin):
     """Read-only history of web roster imports; the work happens on the roster pages."""
 
     list_display = ["created_at", "campaign", "filename", "full", "status", "rows_total", "error_count",
@@ -98,40 +94,38 @@ class ImportJobAdmin(admin.ModelAdmin):
     list_filter = ["campaign", "status", "full"]
     search_fields = ["filename"]
     list_select_related = ["campaign", "created_by"]
-    readonly_fields = [f.name for f in m.ImportJob._meta.fields]
+    scope = "campaign__institution"
 
     @admin.display(description=_("错误数"))
     def error_count(self, obj):
         return len(obj.errors or [])
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(m.Room)
-class RoomAdmin(admin.ModelAdmin):
+class RoomAdmin(TucaiAdmin):
+    scope = "institution"
     list_display = ["__str__", "building", "name", "stations", "institution"]
     list_filter = ["institution", "building"]
     search_fields = ["building", "name"]
 
 
 @admin.register(m.DepartmentRoom)
-class DepartmentRoomAdmin(admin.ModelAdmin):
+class DepartmentRoomAdmin(TucaiAdmin):
+    scope = "campaign__institution"
     list_display = ["campaign", "department", "room"]
     list_filter = ["campaign"]
 
 
-class SlotAssignmentInline(admin.TabularInline):
+class SlotAssignmentInline(ScopedMixin, admin.TabularInline):
+    scope = "slot__campaign__institution"
     model = m.SlotAssignment
     extra = 0
     autocomplete_fields = ["school_class"]
 
 
 @admin.register(m.TimeSlot)
-class TimeSlotAdmin(admin.ModelAdmin):
+class TimeSlotAdmin(TucaiAdmin):
+    scope = "campaign__institution"
     list_display = ["date", "start", "end", "room", "campaign"]
     list_filter = ["campaign", "date", "room"]
     search_fields = ["room__name", "room__building"]
@@ -139,7 +133,8 @@ class TimeSlotAdmin(admin.ModelAdmin):
 
 
 @admin.register(m.SlotAssignment)
-class SlotAssignmentAdmin(admin.ModelAdmin):
+class SlotAssignmentAdmin(TucaiAdmin):
+    scope = "slot__campaign__institution"
     list_display = ["school_class", "slot", "position"]
     list_filter = ["slot__campaign", "slot__room"]
     search_fields = ["school_class__name"]

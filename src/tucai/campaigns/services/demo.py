@@ -162,6 +162,8 @@ def _accounts(*, institution: Institution, monitor_class: SchoolClass, path: Pat
             user.set_password(creds[username])
             if role is None:
                 user.is_staff = user.is_superuser = True
+            elif role == Role.OFFICE:
+                user.is_staff = True  # the office works in the admin too, scoped to its institution
             user.save()
         if role is not None:
             extra = {}
