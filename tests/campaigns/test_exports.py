@@ -12,7 +12,8 @@ import pytest
 from tests.conftest import make_user
 from tucai.audit.models import AuditEntry
 from tucai.campaigns.models import Student
-from tucai.campaigns.services.exports import cell_neutralise, roster_export
+from tucai.campaigns.services.exports import roster_export
+from tucai.core.spreadsheets import cell_neutralise
 from tucai.campaigns.services.roster import roster_import
 from tucai.core.errors import PermissionDenied, TucaiError
 

@@ -11,7 +11,8 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from tucai.stations.progress import progress_export_csv, progress_export_xlsx, progress_summary, safe_cell
+from tucai.core.spreadsheets import cell_neutralise as safe_cell
+from tucai.stations.progress import progress_export_csv, progress_export_xlsx, progress_summary
 from tucai.stations.services import shot_accept, shot_ingest
 
 pytestmark = pytest.mark.django_db

@@ -5,7 +5,6 @@ polls its status with htmx while a job is running."""
 
 from __future__ import annotations
 
-import csv
 import io
 
 from django.contrib import messages
@@ -17,7 +16,8 @@ from django.views.decorators.http import require_POST
 
 from tucai.campaigns.forms_roster import RosterUploadForm
 from tucai.campaigns.models import ImportJob, ImportJobStatus
-from tucai.campaigns.services.exports import FORMATS, cell_neutralise, export_filename, roster_export
+from tucai.campaigns.services.exports import FORMATS, export_filename, roster_export
+from tucai.core.spreadsheets import csv_bytes
 from tucai.campaigns.services.roster import import_job_cancel, import_job_create
 from tucai.campaigns.tasks import roster_commit_task, roster_validate_task
 from tucai.campaigns.views import get_campaign_for
@@ -87,13 +87,9 @@ def roster_job_cancel(request, code: str, job_id: int):
 @login_required
 def roster_job_errors_csv(request, code: str, job_id: int):
     campaign, job = _job_for(request, code, job_id)
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow([_("行号"), _("列"), _("错误代码"), _("说明"), _("内容")])
-    for e in job.errors:
-        w.writerow([cell_neutralise(v) for v in (str(e["row"]), e["column"], e["code"], e["message_zh"],
-                                                 e.get("value", ""))])
-    resp = HttpResponse(buf.getvalue().encode("utf-8-sig"), content_type="text/csv; charset=utf-8")
+    data = csv_bytes([_("行号"), _("列"), _("错误代码"), _("说明"), _("内容")],
+                     ([str(e["row"]), e["column"], e["code"], e["message_zh"], e.get("value", "")] for e in job.errors))
+    resp = HttpResponse(data, content_type="text/csv; charset=utf-8")
     resp["Content-Disposition"] = f'attachment; filename="roster-errors-{job.pk}.csv"'
     return resp
 

@@ -3,13 +3,12 @@ accepted — and the absentees who need a make-up shoot (补拍), with CSV/XLSX 
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import asdict, dataclass
 
 from django.db.models import Exists, OuterRef, Subquery
 from django.utils.translation import gettext_lazy as _
 
+from tucai.core.spreadsheets import csv_bytes, xlsx_bytes
 from tucai.campaigns.models import Room, SchoolClass, SlotAssignment, Student, StudentStatus
 from tucai.capture.models import Ticket
 from tucai.stations.models import ACCEPTED_STATES, Shot
@@ -102,14 +101,6 @@ def progress_as_json(*, campaign) -> dict:
             "absentees": data["absentees"]}
 
 
-def safe_cell(value):
-    """Neutralise spreadsheet formula injection: text starting with = + - @ (or a tab/CR) gets a
-    leading apostrophe so Excel/WPS show it as text instead of running it."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def _sheets(campaign) -> list[tuple[str, list[str], list[list]]]:
     data = progress_summary(campaign=campaign)
     head = ["名称", "应拍", "已签到", "已拍摄", "已通过", "未完成"]
@@ -130,30 +121,12 @@ def progress_export_csv(*, campaign, sheet: str = "补拍名单") -> bytes:
     """One sheet as CSV (UTF-8 with BOM so Excel opens the Chinese text correctly)."""
     for title, head, rows in _sheets(campaign):
         if title == sheet:
-            buf = io.StringIO()
-            w = csv.writer(buf)
-            w.writerow(head)
-            for r in rows:
-                w.writerow([safe_cell(v) for v in r])
-            return ("\ufeff" + buf.getvalue()).encode("utf-8")
+            return csv_bytes(head, rows)
     raise KeyError(sheet)
 
 
 def progress_export_xlsx(*, campaign) -> bytes:
-    from openpyxl import Workbook
-
-    wb = Workbook()
-    wb.remove(wb.active)
-    for title, head, rows in _sheets(campaign):
-        ws = wb.create_sheet(title)
-        ws.append(head)
-        for r in rows:
-            ws.append([safe_cell(v) for v in r])
-        for col, width in zip("ABCDEF", (16, 10, 16, 16, 14, 14)):
-            ws.column_dimensions[col].width = width
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return xlsx_bytes(_sheets(campaign), widths=(16, 10, 16, 16, 14, 14))
 
 
 SHEETS = ("按班级", "按拍摄室", "补拍名单")
