@@ -74,3 +74,30 @@ def test_both_eyes_open_pass_and_both_closed_fail(drawn):
 def test_eye_openness_is_the_less_open_eye():
     assert eye_openness(0.2, 0.3) == 0.2
     assert eye_openness(0.3, 0.1) == 0.1
+
+
+def test_mesh_confirms_small_crowd_faces_and_rejects_a_false_one(faces_dir, photo_models):
+    from tucai.photo.pipeline import process
+    from tucai.photo.report import check
+
+    # About 20 faces of 30 px: the tile detector scores many of them 0.6–0.8, under its floor of 0.8;
+    # the face mesh confirms them (4 counted without the mesh).
+    crowd = check(process(faces_dir / "dev" / "retinaface_img3.jpg", normalize=False).report, "face.count")
+    assert crowd["value"] >= 10 and crowd["ok"] is False, crowd
+    # A photo without a face has a 0.7 tile detection that gets no mesh: still no face.
+    none = check(process(faces_dir / "dev" / "compreface_NoFace-img1.jpg", normalize=False).report, "face.count")
+    assert none["value"] == 0, none
+
+
+def test_without_mesh_confirmation_the_floors_apply(faces_dir, photo_models):
+    from tucai.photo import analysis
+    from tucai.photo.decode import load
+    from tucai.photo.spec import CHSI
+
+    rgb = load(faces_dir / "dev" / "retinaface_img3.jpg").rgb
+    dets = analysis._detect(rgb, analysis.MODELS.get())
+    plain = analysis._select_faces(dets, CHSI)
+    confirmed = analysis._select_faces(dets, CHSI, confirm=lambda f: True)
+    refused = analysis._select_faces(dets, CHSI, confirm=lambda f: False)
+    assert len(plain) == len(refused) < len(confirmed)
+    assert all(f.score >= CHSI.face_confirm_score_min for f in confirmed)

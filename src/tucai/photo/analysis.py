@@ -218,10 +218,16 @@ def _detect(rgb: np.ndarray, m: _Models) -> list[Face]:
     return faces
 
 
-def _select_faces(dets: list[Face], profile: Profile) -> list[Face]:
+def _select_faces(dets: list[Face], profile: Profile, confirm=None) -> list[Face]:
+    """The detections that count as faces of the photo. ``confirm(face) -> bool`` (the face mesh) may
+    admit a short-range or tile detection below its floor but at least ``face_confirm_score_min``:
+    small crowd faces score 0.6–0.8 there, and so do the false detections the floors keep out, but
+    only real faces get a mesh."""
     floor = {"full": profile.face_score_min, "short": profile.face_short_score_min,
              "tile": profile.face_tile_score_min}
-    good = [f for f in dets if f.score >= floor[f.source]]
+    good = [f for f in dets if f.score >= floor[f.source]
+            or (confirm is not None and f.source != "full" and f.score >= profile.face_confirm_score_min
+                and confirm(f))]
     if not good:
         return []
     big = max(f.width for f in good)
@@ -337,7 +343,7 @@ def analyse(decoded: Decoded, profile: Profile) -> Analysis:
     m = MODELS.get()
     rgb = decoded.rgb
     dets = _detect(rgb, m)
-    faces = _select_faces(dets, profile)
+    faces = _select_faces(dets, profile, confirm=lambda f: _mesh_on_crop(rgb, f, m) is not None)
     a = Analysis(decoded=decoded, rgb=rgb, detections=dets, faces=faces)
     a.mask = _segment(rgb, m)
     if len(faces) == 0:

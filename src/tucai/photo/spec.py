@@ -105,6 +105,9 @@ class Profile:
     face_short_score_min: float = 0.75       # short-range detector (close-ups); lower scores were false faces
     face_tile_score_min: float = 0.8         # full-range detector on 2×2 tiles (crowds)
     face_rel_size_min: float = 0.3
+    # Below their floors, short-range and tile detections still count when the face mesh finds a face in
+    # them (crowds of 30 px faces score 0.6–0.8; a false tile detection at 0.7 gets no mesh).
+    face_confirm_score_min: float = 0.6
     # Pose offsets (TUCAI): what the landmark estimate reads on a level, frontal face.
     pitch_offset_deg: float = 6.0            # median pitch read on the dev set's frontal faces
     hair_eyebrows_max: float = 0.6           # share of the brow band darker than skin like hair
@@ -151,7 +154,7 @@ SOURCES: dict[str, str] = {
     "contrast_min": "TUCAI", "lighting_balance_max": "TUCAI", "sharpness_min": "TUCAI",
     "glare_max_fraction": "TUCAI", "tint_max": "TUCAI", "min_source_face_width_px": "TUCAI",
     "max_upscale": "TUCAI", "head_cover_max": "TUCAI", "face_score_min": "TUCAI", "face_short_score_min": "TUCAI",
-    "face_tile_score_min": "TUCAI", "face_rel_size_min": "TUCAI",
+    "face_tile_score_min": "TUCAI", "face_rel_size_min": "TUCAI", "face_confirm_score_min": "TUCAI",
     "pitch_offset_deg": "TUCAI", "hair_eyebrows_max": "TUCAI", "centre_tolerance_px": "TUCAI",
     "required_measurable": "TUCAI",
 }
