@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.db import transaction
 
 from tucai.audit.services import audit_record
-from tucai.core.errors import TucaiError
-from tucai.stations.models import SHOT_TRANSITIONS, Shot, ShotState
+from tucai.core.state import lock_for_transition
+from tucai.stations.models import SHOT_TRANSITIONS, Shot
 
 
 def shot_transition(*, shot: Shot, to: str, actor=None, actor_label: str = "", note: str = "",
@@ -16,14 +16,9 @@ def shot_transition(*, shot: Shot, to: str, actor=None, actor_label: str = "", n
     Callers pass the other fields that change together with the state (verdict, ticket ...), so the
     state and its data commit in one step and the audit entry lists them all."""
     with transaction.atomic():
-        locked = Shot.objects.select_for_update().get(pk=shot.pk)
-        if to not in SHOT_TRANSITIONS.get(locked.state, frozenset()):
-            raise TucaiError(
-                "shot.illegal_transition",
-                f"照片 #{locked.pk} 不能从“{ShotState(locked.state).label}”变为“{ShotState(to).label}”",
-                f"Shot #{locked.pk} cannot move from {locked.state} to {to}",
-                details={"from": locked.state, "to": to},
-            )
+        locked = lock_for_transition(Shot, shot.pk, to=to, transitions=SHOT_TRANSITIONS,
+                                     code="shot.illegal_transition", noun_zh=f"照片 #{shot.pk} ",
+                                     noun_en=f"Shot #{shot.pk}")
         old = locked.state
         diff = {"state": [old, to]} if old != to else {}
         for name, value in fields.items():

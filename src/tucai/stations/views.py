@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from tucai.campaigns.views import get_campaign_for
 from tucai.accounts.selectors import user_can, user_institutions, user_sees_full_id
 from tucai.campaigns.models import Campaign, Room
 from tucai.capture.models import Ticket
@@ -34,13 +35,6 @@ def _shot_for(request, pk: int, perm: str = "station.operate") -> Shot:
     if not user_can(user=request.user, institution_id=shot.campaign.institution_id, perm=perm):
         raise PermissionDenied
     return shot
-
-
-def _campaign_for(request, code: str, perm: str) -> Campaign:
-    campaign = get_object_or_404(Campaign, code=code)
-    if not user_can(user=request.user, institution_id=campaign.institution_id, perm=perm):
-        raise PermissionDenied
-    return campaign
 
 
 def _station_day(request) -> dt.date:
@@ -256,13 +250,13 @@ def _unmatched_render(request, campaign, *, error=None):
 @login_required
 @require_GET
 def unmatched(request, code: str):
-    return _unmatched_render(request, _campaign_for(request, code, "station.operate"))
+    return _unmatched_render(request, get_campaign_for(request, code, "station.operate"))
 
 
 @login_required
 @require_GET
 def progress(request, code: str):
-    campaign = _campaign_for(request, code, "progress.view")
+    campaign = get_campaign_for(request, code, "progress.view")
     fmt = request.GET.get("export")
     if fmt == "xlsx":
         resp = HttpResponse(progress_sel.progress_export_xlsx(campaign=campaign),

@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from tucai.audit.services import AuditBatch
 from tucai.core.bulk import bulk_insert_rows
+from tucai.core.state import lock_for_transition
 from tucai.campaigns.idnumbers import (
     DOC_TYPE_ALIASES,
     _label_key,
@@ -720,15 +721,13 @@ def import_job_transition(*, job: ImportJob, to: str, **fields) -> ImportJob:
     if to in _FILE_NO_LONGER_NEEDED and job.stored_path:
         fields["stored_path"] = ""
     with transaction.atomic():
-        current = ImportJob.objects.select_for_update().values_list("status", flat=True).get(pk=job.pk)
-        if to not in IMPORT_JOB_TRANSITIONS.get(current, frozenset()):
-            raise TucaiError("import_job.illegal_transition",
-                             f"导入任务不能从“{ImportJobStatus(current).label}”变为“{ImportJobStatus(to).label}”",
-                             f"Import job cannot move from {current} to {to}", details={"from": current, "to": to})
+        locked = lock_for_transition(ImportJob, job.pk, to=to, transitions=IMPORT_JOB_TRANSITIONS,
+                                     code="import_job.illegal_transition", noun_zh="导入任务", noun_en="Import job",
+                                     state_field="status")
+        stored = locked.stored_path
         job.status = to
         for k, v in fields.items():
             setattr(job, k, v)
-        stored = ImportJob.objects.filter(pk=job.pk).values_list("stored_path", flat=True).first()
         job.save(update_fields=["status", "updated_at", *fields])
     if fields.get("stored_path") == "" and stored:
         _discard_path(stored)
