@@ -84,6 +84,12 @@ REVIEWED: dict[tuple[str, str], tuple[str, str]] = {
                                                         " blue RGB(100,197,255)"),
     ("background.color", "trueface_headshot_blue.jpg"): ("bad", "dark blue ribbed wall, not the CHSI light blue"),
     ("background.uniform", "trueface_headshot_blue.jpg"): ("bad", "ribbed wall: vertical stripes of light and shade"),
+    ("background.uniform", "trueface_closed_eyes.jpg"): ("bad", "mottled studio backdrop and a white caption strip"
+                                                                " across the bottom"),
+    ("background.uniform", "lfw_Sourav_Ganguly_0003.jpg"): ("bad", "a doorway: white and dark vertical frame edges"),
+    ("background.uniform", "lfw_Yoko_Ono_0005.jpg"): ("unsure", "plain brown backdrop, but inside black bars"),
+    ("background.uniform", "faceapi_sad.jpg"): ("unsure", "light grey with a visible vignette (the labels call"
+                                                          " gradients uniform, the spec does not)"),
     ("background.color", "facenet_paul_rudd.jpg"): ("ok", "near-white (L* 90) backdrop: within the allowed"
                                                           " white/light grey"),
 }
