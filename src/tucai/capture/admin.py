@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from tucai.capture.models import CaptureCode, CheckinScan, ForeignCode, Ticket, TicketCounter
+from tucai.capture.models import CaptureCode, CheckinScan, DeskToken, ForeignCode, Ticket, TicketCounter
 
 
 @admin.register(Ticket)
@@ -55,3 +55,24 @@ class CheckinScanAdmin(admin.ModelAdmin):
 class TicketCounterAdmin(admin.ModelAdmin):
     list_display = ["campaign", "room", "date", "last_number"]
     readonly_fields = ["campaign", "room", "date", "last_number"]
+
+
+@admin.register(DeskToken)
+class DeskTokenAdmin(admin.ModelAdmin):
+    list_display = ["pk", "user", "room", "date", "desk", "issued_at", "expires_at", "revoked_at"]
+    list_filter = ["campaign", "room", "date"]
+    list_select_related = ["user", "room"]
+    actions = ["revoke"]
+    # Tokens are issued by the desk page and ended with the audited revoke service (the action below).
+    readonly_fields = ["user", "campaign", "room", "date", "desk", "issued_at", "expires_at", "revoked_at",
+                       "revoked_by"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="作废所选签到台令牌")
+    def revoke(self, request, queryset):
+        from tucai.capture.services.desk import desk_token_revoke
+
+        for token in queryset.select_related("campaign"):
+            desk_token_revoke(token=token, actor=request.user)
