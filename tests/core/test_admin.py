@@ -74,3 +74,22 @@ def test_service_owned_records_are_read_only(client, office_staff):
 def test_operators_without_staff_flag_cannot_enter_the_admin(client, operator_user):
     client.force_login(operator_user)
     assert client.get("/admin/").status_code == 302
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("model", ["ticket", "ticketcounter", "checkinscan", "capturecode"])
+def test_numbers_and_scans_cannot_be_edited_or_deleted_in_the_admin(client, django_user_model, model):
+    # Deleting a counter or adding a ticket by hand would break number allocation for the room.
+    admin_user = django_user_model.objects.create_superuser("root", password="pw-Tucai-2024!")
+    client.force_login(admin_user)
+    assert client.get(f"/admin/capture/{model}/").status_code == 200
+    assert client.get(f"/admin/capture/{model}/add/").status_code == 403
+    from django.contrib import admin as django_admin
+    from django.test import RequestFactory
+
+    from django.apps import apps
+
+    ma = django_admin.site._registry[apps.get_model("capture", model)]
+    request = RequestFactory().get("/")
+    request.user = admin_user
+    assert not ma.has_change_permission(request) and not ma.has_delete_permission(request)

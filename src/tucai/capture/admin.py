@@ -1,10 +1,12 @@
 from django.contrib import admin
 
 from tucai.capture.models import CaptureCode, CheckinScan, DeskToken, ForeignCode, Ticket, TicketCounter
+from tucai.core.admin import ReadOnlyAdmin, ScopedMixin
 
 
 @admin.register(Ticket)
-class TicketAdmin(admin.ModelAdmin):
+class TicketAdmin(ReadOnlyAdmin):
+    scope = "campaign__institution"
     list_display = ["number", "student", "room", "date", "state", "checked_in_at", "requeue_count"]
     list_filter = ["campaign", "room", "date", "state"]
     search_fields = ["student__student_no", "student__name"]
@@ -13,7 +15,8 @@ class TicketAdmin(admin.ModelAdmin):
 
 
 @admin.register(CaptureCode)
-class CaptureCodeAdmin(admin.ModelAdmin):
+class CaptureCodeAdmin(ReadOnlyAdmin):
+    scope = "campaign__institution"
     list_display = ["student", "version", "issued_at", "revoked_at", "revoke_reason"]
     list_filter = ["campaign"]
     search_fields = ["student__student_no", "student__name"]
@@ -22,43 +25,35 @@ class CaptureCodeAdmin(admin.ModelAdmin):
     readonly_fields = ["campaign", "student", "version", "token", "issued_at", "issued_by", "revoked_at", "revoked_by",
                        "revoke_reason"]
 
-    def has_add_permission(self, request):
-        return False
-
 
 @admin.register(ForeignCode)
-class ForeignCodeAdmin(admin.ModelAdmin):
+class ForeignCodeAdmin(ReadOnlyAdmin):
+    scope = "campaign__institution"
     list_display = ["student", "source", "bound_at", "bound_by"]
     list_filter = ["campaign", "source"]
     search_fields = ["student__student_no", "student__name"]
     readonly_fields = ["campaign", "token_hash", "raw_token", "student", "source", "bound_at", "bound_by"]
 
-    def has_add_permission(self, request):
-        return False
-
 
 @admin.register(CheckinScan)
-class CheckinScanAdmin(admin.ModelAdmin):
+class CheckinScanAdmin(ReadOnlyAdmin):
+    scope = "campaign__institution"
     list_display = ["created_at", "room", "date", "result", "reason", "student", "desk", "actor"]
     list_filter = ["campaign", "room", "date", "result", "reason"]
     search_fields = ["student__student_no", "student__name", "nonce"]
     list_select_related = ["student", "room", "actor"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(TicketCounter)
-class TicketCounterAdmin(admin.ModelAdmin):
+class TicketCounterAdmin(ReadOnlyAdmin):
+    scope = "campaign__institution"
     list_display = ["campaign", "room", "date", "last_number"]
     readonly_fields = ["campaign", "room", "date", "last_number"]
 
 
 @admin.register(DeskToken)
-class DeskTokenAdmin(admin.ModelAdmin):
+class DeskTokenAdmin(ScopedMixin, admin.ModelAdmin):
+    scope = "campaign__institution"
     list_display = ["pk", "user", "room", "date", "desk", "issued_at", "expires_at", "revoked_at"]
     list_filter = ["campaign", "room", "date"]
     list_select_related = ["user", "room"]
@@ -67,7 +62,10 @@ class DeskTokenAdmin(admin.ModelAdmin):
     readonly_fields = ["user", "campaign", "room", "date", "desk", "issued_at", "expires_at", "revoked_at",
                        "revoked_by"]
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False
 
     @admin.action(description="作废所选签到台令牌")
