@@ -241,10 +241,16 @@ def test_desk_page_issues_a_token_and_revoke_view(campaign, room, day, operator_
     token = DeskToken.objects.get()
     assert (token.user, token.room, token.date, token.desk) == (operator_user, room, day, "A")
     assert desk_token_string(token=token) in r.content.decode()
+    # A reload keeps the desk's token (no new live token per page view) ...
+    client.get(reverse("capture:desk", args=[campaign.pk, room.pk, day.isoformat()]) + "?desk=A")
+    assert DeskToken.objects.count() == 1
     r = client.post(reverse("capture:desk_token_revoke", args=[token.pk]))
     assert r.status_code == 200 and r.json()["revoked"]
     token.refresh_from_db()
     assert token.revoked_at is not None
+    # ... and once revoked, the next page view gets a fresh one.
+    client.get(reverse("capture:desk", args=[campaign.pk, room.pk, day.isoformat()]) + "?desk=A")
+    assert DeskToken.objects.filter(revoked_at__isnull=True).count() == 1 and DeskToken.objects.count() == 2
 
 
 @pytest.mark.postgres

@@ -24,7 +24,7 @@ def queue_waiting(*, room, date: dt.date, campaign=None, limit: int | None = Non
     qs = Ticket.objects.filter(room=room, date=date, state=TicketState.WAITING)
     if campaign is not None:
         qs = qs.filter(campaign=campaign)
-    qs = qs.select_related("student").order_by("queue_order")
+    qs = qs.select_related("student").order_by("queue_order", "number")
     return qs[:limit] if limit is not None else qs
 
 
@@ -76,7 +76,7 @@ def queue_board(*, room, date: dt.date, next_count: int = 8) -> dict:
     serving = list(Ticket.objects.filter(room=room, date=date, state__in=SERVING_STATES)
                    .order_by("-called_at").values("number", "state", "called_at")[:6])
     upcoming = list(Ticket.objects.filter(room=room, date=date, state=TicketState.WAITING)
-                    .order_by("queue_order").values_list("number", flat=True)[:next_count])
+                    .order_by("queue_order", "number").values_list("number", flat=True)[:next_count])
     return {"room": room, "day": date, "serving": serving, "upcoming": upcoming}
 
 

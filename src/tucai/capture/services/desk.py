@@ -58,11 +58,20 @@ def desk_token_string(*, token: DeskToken) -> str:
     return PREFIX + _b64(payload) + "." + _b64(_mac(payload))
 
 
+REUSE_MIN_LEFT = dt.timedelta(hours=2)  # a token this close to expiry is replaced, not reused
+
+
 def desk_token_issue(*, user, campaign, room, date: dt.date, desk: str = "") -> tuple[DeskToken, str]:
     """Issue a token to a logged-in operator who may check students in at this institution."""
     if room.institution_id != campaign.institution_id:
         raise TucaiError("checkin.bad_room", "拍摄室不属于该院校", "The room does not belong to this institution")
     require(user=user, institution_id=campaign.institution_id, perm="checkin.perform")
+    # Reloading the desk page keeps its token: no new row, audit entry or live token per page view.
+    reusable = (DeskToken.objects.filter(user=user, campaign=campaign, room=room, date=date, desk=desk[:40],
+                                         revoked_at__isnull=True, expires_at__gt=timezone.now() + REUSE_MIN_LEFT)
+                .order_by("-issued_at").first())
+    if reusable is not None:
+        return reusable, desk_token_string(token=reusable)
     with transaction.atomic():
         token = DeskToken.objects.create(user=user, campaign=campaign, room=room, date=date, desk=desk[:40],
                                          expires_at=timezone.now() + LIFETIME)

@@ -24,7 +24,7 @@ def queue_call_next(*, campaign, room, date: dt.date, actor=None, actor_label: s
         ticket = (
             Ticket.objects.select_for_update(skip_locked=True)
             .filter(campaign=campaign, room=room, date=date, state=TicketState.WAITING)
-            .order_by("queue_order")
+            .order_by("queue_order", "number")
             .first()
         )
         if ticket is None:
