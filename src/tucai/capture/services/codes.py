@@ -22,7 +22,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from tucai.audit.services import audit_record
+from tucai.audit.services import AuditBatch, audit_record
 from tucai.campaigns.models import Student
 from tucai.capture.models import CaptureCode, CodeKind, ForeignCode
 from tucai.core.errors import TucaiError
@@ -150,10 +150,32 @@ def capture_code_ensure(*, student: Student, actor=None, actor_label: str = "") 
 
 
 def capture_codes_ensure_for_class(*, school_class, actor=None) -> list[CaptureCode]:
-    """Codes for every active student of a class (the printable code sheet)."""
-    students = Student.objects.filter(school_class=school_class, status="active").order_by("student_no")
-    active = {c.student_id: c for c in CaptureCode.objects.filter(student__in=students, revoked_at__isnull=True)}
-    return [active.get(s.pk) or capture_code_ensure(student=s, actor=actor) for s in students]
+    """Codes for every active student of a class (the printable code sheet): the missing first codes
+    are issued together, in one transaction with one batch of audit entries."""
+    students = list(Student.objects.filter(school_class=school_class, status="active").order_by("student_no"))
+    with transaction.atomic():
+        ids = [s.pk for s in students]
+        # Lock the students so a concurrent issue cannot take the same version.
+        list(Student.objects.select_for_update().filter(pk__in=ids).values_list("pk", flat=True))
+        active = {c.student_id: c for c in CaptureCode.objects.filter(student_id__in=ids, revoked_at__isnull=True)}
+        missing = [s for s in students if s.pk not in active]
+        if missing:
+            last = dict(CaptureCode.objects.filter(student__in=missing).values("student_id")
+                        .annotate(m=Max("version")).values_list("student_id", "m"))
+            user = actor if getattr(actor, "is_authenticated", False) else None
+            new = CaptureCode.objects.bulk_create([
+                CaptureCode(campaign_id=s.campaign_id, student=s, version=last.get(s.pk, 0) + 1, issued_by=user,
+                            token=code_token_make(campaign_id=s.campaign_id, student_id=s.pk,
+                                                  version=last.get(s.pk, 0) + 1))
+                for s in missing])
+            batch = AuditBatch(actor=actor, actor_label="" if user else "system", campaign_id=school_class.campaign_id,
+                               institution_id=school_class.campaign.institution_id, note="first issue (code sheet)")
+            for s, code in zip(missing, new):
+                batch.add("capture_code.issue", "campaigns.student", s.pk, str(s),
+                          {"code_version": [None, code.version]})
+            batch.flush()
+            active.update({c.student_id: c for c in new})
+    return [active[s.pk] for s in students]
 
 
 def capture_code_revoke(*, code: CaptureCode, actor=None, actor_label: str = "", reason: str) -> CaptureCode:
