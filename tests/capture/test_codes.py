@@ -11,6 +11,7 @@ from tucai.audit.models import AuditEntry
 from tucai.campaigns.models import Campaign
 from tucai.capture.models import CaptureCode, ForeignCode
 from tucai.capture.services import codes
+from tucai.capture.tokens import varint
 from tucai.core.errors import TucaiError
 
 
@@ -46,7 +47,7 @@ def test_another_students_id_cannot_be_spliced_in(make_student):
     token_a = codes.capture_code_issue(student=a).token
     codes.capture_code_issue(student=b)
     forged = codes.PREFIX + codes.base64.b32encode(
-        codes._varint(a.campaign_id) + codes._varint(b.pk) + codes._varint(1)
+        varint(a.campaign_id) + varint(b.pk) + varint(1)
         + codes.base64.b32decode(token_a[3:] + "=" * (-len(token_a[3:]) % 8))[-codes.MAC_BYTES:]).decode().rstrip("=")
     assert codes.code_resolve(campaign=a.campaign, raw_code=forged).reason == "code.forged"
 

@@ -7,8 +7,8 @@ from django.db.models import Max
 from django.utils import timezone
 
 from tucai.audit.services import audit_record
-from tucai.capture.models import TICKET_TRANSITIONS, Ticket, TicketState
-from tucai.core.errors import TucaiError
+from tucai.capture.models import TICKET_TRANSITIONS, Ticket, TicketCounter, TicketState
+from tucai.core.state import lock_for_transition
 
 _STAMP = {TicketState.CALLED: "called_at", TicketState.AT_CAMERA: "at_camera_at", TicketState.DONE: "done_at"}
 
@@ -18,14 +18,9 @@ def ticket_transition(*, ticket: Ticket, to: str, actor=None, actor_label: str =
 
     Requeueing (SKIPPED/NO_SHOW → WAITING) puts the ticket behind everyone already waiting."""
     with transaction.atomic():
-        locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
-        if to not in TICKET_TRANSITIONS.get(locked.state, frozenset()):
-            raise TucaiError(
-                "ticket.illegal_transition",
-                f"排队号 {locked.number} 不能从“{TicketState(locked.state).label}”变为“{TicketState(to).label}”",
-                f"Ticket {locked.number} cannot move from {locked.state} to {to}",
-                details={"from": locked.state, "to": to},
-            )
+        locked = lock_for_transition(Ticket, ticket.pk, to=to, transitions=TICKET_TRANSITIONS,
+                                     code="ticket.illegal_transition", noun_zh=f"排队号 {ticket.number} ",
+                                     noun_en=f"Ticket {ticket.number}")
         old = locked.state
         locked.state = to
         fields = ["state", "updated_at"]
@@ -33,6 +28,9 @@ def ticket_transition(*, ticket: Ticket, to: str, actor=None, actor_label: str =
             setattr(locked, _STAMP[to], timezone.now())
             fields.append(_STAMP[to])
         if to == TicketState.WAITING:
+            # The room's counter row serialises this with check-ins and other requeues: one back of the queue.
+            list(TicketCounter.objects.select_for_update().filter(
+                campaign_id=locked.campaign_id, room_id=locked.room_id, date=locked.date).values_list("pk", flat=True))
             last = Ticket.objects.filter(room_id=locked.room_id, date=locked.date, campaign_id=locked.campaign_id
                                          ).aggregate(m=Max("queue_order"))["m"] or 0
             locked.queue_order = last + 1

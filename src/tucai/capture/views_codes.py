@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
+from tucai.campaigns.views import get_campaign_for
 from tucai.accounts.selectors import user_can, user_sees_full_id
 from tucai.campaigns.models import Campaign, SchoolClass, Student
 from tucai.capture import selectors
@@ -23,10 +24,7 @@ PERM = "checkin.perform"
 
 
 def _campaign(request, code: str) -> Campaign:
-    campaign = get_object_or_404(Campaign, code=code)
-    if not user_can(user=request.user, institution_id=campaign.institution_id, perm=PERM):
-        raise PermissionDenied
-    return campaign
+    return get_campaign_for(request, code, PERM)
 
 
 @login_required

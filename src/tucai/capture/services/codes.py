@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from tucai.audit.services import AuditBatch, audit_record
+from tucai.capture.tokens import varint, varints_read
 from tucai.campaigns.models import Student
 from tucai.capture.models import CaptureCode, CodeKind, ForeignCode
 from tucai.core.errors import TucaiError
@@ -36,33 +37,6 @@ _MAC_CONTEXT = b"tucai.code.v1:"
 
 # --- the token -----------------------------------------------------------------------------
 
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        out.append(b | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def _read_varints(data: bytes, count: int) -> tuple[list[int], int]:
-    values, pos = [], 0
-    for _ in range(count):
-        value, shift = 0, 0
-        while True:
-            if pos >= len(data) or shift > 56:
-                raise ValueError("truncated")
-            b = data[pos]
-            pos += 1
-            value |= (b & 0x7F) << shift
-            shift += 7
-            if not b & 0x80:
-                break
-        values.append(value)
-    return values, pos
-
-
 def _mac(payload: bytes) -> bytes:
     key = settings.TUCAI_CODE_KEY
     key = key.encode() if isinstance(key, str) else key
@@ -70,7 +44,7 @@ def _mac(payload: bytes) -> bytes:
 
 
 def code_token_make(*, campaign_id: int, student_id: int, version: int) -> str:
-    payload = _varint(campaign_id) + _varint(student_id) + _varint(version)
+    payload = varint(campaign_id) + varint(student_id) + varint(version)
     return PREFIX + base64.b32encode(payload + _mac(payload)).decode().rstrip("=")
 
 
@@ -103,7 +77,7 @@ def code_token_parse(raw: str) -> ParsedCode:
     if not hmac.compare_digest(mac, _mac(payload)):
         raise forged
     try:
-        (campaign_id, student_id, version), used = _read_varints(payload, 3)
+        (campaign_id, student_id, version), used = varints_read(payload, 3)
     except ValueError:
         raise forged from None
     if used != len(payload):

@@ -23,7 +23,7 @@ from django.utils.crypto import salted_hmac
 from tucai.accounts.selectors import require
 from tucai.audit.services import audit_record
 from tucai.capture.models import DeskToken
-from tucai.capture.services.codes import _read_varints, _varint
+from tucai.capture.tokens import varint, varints_read
 from tucai.core.errors import TucaiError
 
 PREFIX = "DK1."
@@ -53,8 +53,8 @@ def _mac(payload: bytes) -> bytes:
 
 
 def desk_token_string(*, token: DeskToken) -> str:
-    payload = (_varint(token.pk) + _varint(token.campaign_id) + _varint(token.room_id)
-               + _varint(token.date.toordinal()))
+    payload = (varint(token.pk) + varint(token.campaign_id) + varint(token.room_id)
+               + varint(token.date.toordinal()))
     return PREFIX + _b64(payload) + "." + _b64(_mac(payload))
 
 
@@ -116,7 +116,7 @@ def desk_token_parse(*, header: str | None) -> DeskClaims:
     if not hmac.compare_digest(mac_bytes, _mac(payload)):
         raise invalid
     try:
-        (token_id, campaign_id, room_id, ordinal), used = _read_varints(payload, 4)
+        (token_id, campaign_id, room_id, ordinal), used = varints_read(payload, 4)
         day = dt.date.fromordinal(ordinal)
     except ValueError:
         raise invalid from None
