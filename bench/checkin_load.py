@@ -356,10 +356,9 @@ def main() -> int:
                     help="desk: desk-token API (what the desk page uses); session: session cookie + CSRF API")
     ap.add_argument("--server", choices=["gunicorn", "wsgiref"], default=None,
                     help="HTTP server (default: gunicorn when installed, else wsgiref)")
-    ap.add_argument("--sqlite-persistent", action="store_true",
-                    help="SQLite: keep each server thread's connection (settings.py forces CONN_MAX_AGE=0 for "
-                         "SQLite: a new connection, WAL checkpoint on close, per request); runs with a settings "
-                         "module that only changes that")
+    ap.add_argument("--sqlite-per-request", action="store_true",
+                    help="SQLite: a new connection per request (TUCAI_DB_CONN_MAX_AGE=0), to compare with the "
+                         "default of persistent connections")
     ap.add_argument("--no-keepalive", action="store_true", help="a new connection for every request")
     ap.add_argument("--repeat", type=float, default=0.10, help="share of repeat scans (new nonce)")
     ap.add_argument("--retry", type=float, default=0.03, help="share of retried submissions (same nonce)")
@@ -387,11 +386,7 @@ def main() -> int:
                TUCAI_SSL_REDIRECT="0", TUCAI_LOG_LEVEL="ERROR", TUCAI_SECRET_KEY=secrets.token_urlsafe(40),
                PYTHONPATH=str(REPO / "src"))
     pg_db = None
-    if args.sqlite_persistent and not args.db:
-        (tmp / "bench_settings.py").write_text(
-            'from tucai.settings import *  # noqa: F403\nDATABASES["default"]["CONN_MAX_AGE"] = 600  # noqa: F405\n')
-        env.update(DJANGO_SETTINGS_MODULE="bench_settings", PYTHONPATH=f"{REPO / 'src'}{os.pathsep}{tmp}")
-        sys.path.insert(0, str(tmp))
+    env["TUCAI_DB_CONN_MAX_AGE"] = "0" if args.sqlite_per_request and not args.db else "600"
     if args.db:
         if not args.db.startswith("postgres"):
             ap.error("--db takes a postgres:// URL (SQLite is the default)")
@@ -399,7 +394,6 @@ def main() -> int:
         pg_db = f"tucai_bench_{os.getpid()}"
         pg_admin(args.db, f'CREATE DATABASE "{pg_db}"')
         env["TUCAI_DATABASE_URL"] = u._replace(path="/" + pg_db).geturl()
-        env["TUCAI_DB_CONN_MAX_AGE"] = "600"  # persistent connections per server thread
     os.environ.update(env)
     sys.path.insert(0, str(REPO / "src"))
 
@@ -457,8 +451,8 @@ def main() -> int:
         load1 = os.getloadavg()
         cpu1 = (cpu_seconds(server_pids), cpu_seconds(own_pg), time.process_time(), cpu_seconds(pg_pids))
         check = verify(data["campaign"])
-        db = "PostgreSQL" if pg_db else ("SQLite, persistent connections" if args.sqlite_persistent
-                                         else "SQLite, a connection per request (settings.py)")
+        db = "PostgreSQL" if pg_db else ("SQLite, a connection per request" if args.sqlite_per_request
+                                         else "SQLite, persistent connections")
         api = "desk token /capture/api/desk/checkin/" if desk_tokens else "session+CSRF /capture/api/checkin/"
         print(f"server: {server}, {args.workers} processes × {args.threads} threads; API: {api}; "
               f"clients: {args.clients} (asyncio, "
