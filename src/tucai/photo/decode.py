@@ -18,27 +18,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from tucai.photo.errors import PhotoError
 from tucai.photo.spec import DECODE_LIMITS, DecodeLimits
 
 ACCEPTED_FORMATS = ("JPEG", "PNG", "TIFF", "MPO")  # MPO: JPEG with a second frame, from some cameras
 
 # EXIF orientations 5..8 swap width and height.
 _SWAPS_AXES = {5, 6, 7, 8}
-
-
-class PhotoError(Exception):
-    """A photo that cannot be used, with a stable ``code`` and messages in zh and en.
-
-    Mirrors ``tucai.core.errors.TucaiError`` without importing Django."""
-
-    def __init__(self, code: str, message_zh: str, message_en: str):
-        super().__init__(f"{code}: {message_en}")
-        self.code = code
-        self.message_zh = message_zh
-        self.message_en = message_en
-
-    def as_dict(self) -> dict:
-        return {"code": self.code, "message": self.message_zh, "message_en": self.message_en}
 
 
 def _err(code: str) -> PhotoError:

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from tucai.photo.errors import NormalizeError
 from tucai.photo.geometry import FaceGeometry
 from tucai.photo.spec import CHSI, Profile
 
@@ -47,25 +48,6 @@ _KB_HIGH = 1000
 # Slope of ln(file size) over JPEG quality in the 60–95 range for portraits (measured on the sample
 # portraits: about doubles from q75 to q92); only the first guess of the quality search uses it.
 _LOG_SIZE_PER_QUALITY = 0.04
-
-
-class NormalizeError(Exception):
-    """A photo that cannot be normalised, with a stable ``code`` and messages in zh and en.
-
-    Same shape as ``tucai.core.errors.TucaiError`` (which imports Django, so it cannot be used here)."""
-
-    def __init__(self, code: str, message_zh: str, message_en: str, *, details: dict | None = None):
-        super().__init__(f"{code}: {message_en}")
-        self.code = code
-        self.message_zh = message_zh
-        self.message_en = message_en
-        self.details = details or {}
-
-    def as_dict(self) -> dict:
-        d = {"code": self.code, "message_zh": self.message_zh, "message_en": self.message_en}
-        if self.details:
-            d["details"] = self.details
-        return d
 
 
 _SIDE_ZH = {"left": "左", "right": "右", "top": "上", "bottom": "下"}

@@ -63,7 +63,7 @@ def _normalize(dec, geometry: FaceGeometry, profile: Profile) -> tuple[bytes | N
     try:
         n = nz.normalize(img, geometry.scaled(s), profile)
     except nz.NormalizeError as e:
-        return None, {"error": {"code": e.code, "message": e.message_zh, "message_en": e.message_en}}
+        return None, {"error": e.as_dict()}
     crop = [round(v / s, 1) for v in n.crop]
     return n.jpeg, {"crop": crop, "scale": round(n.scale * s, 5), "quality": n.quality, "size_bytes": n.size_bytes,
                     "size_ok": n.size_ok, "width": profile.width, "height": profile.height,

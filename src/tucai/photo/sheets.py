@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageOps
 
+from tucai.photo.errors import SheetError
 from tucai.photo.spec import (
     DEFAULT_SHEET_STYLE, MM_PER_INCH, PRINT_PACKAGES, PRINT_SIZES, SHEET_SIZES, PrintPackage, PrintSize,
     SheetStyle, mm_to_px,
@@ -38,23 +39,6 @@ from tucai.photo.spec import (
 _U = 100                      # layout units per millimetre (exact to 0.01 mm)
 _TILE_JPEG_QUALITY = 95       # TODO move to spec: quality of the photos embedded in sheet PDFs/JPEGs
 _MAX_BAND_STATES = 3_000      # guard for absurd packages (hundreds of prints on A4): fall back to greedy
-
-
-class SheetError(Exception):
-    """A print sheet that cannot be made, with a stable ``code`` and messages in zh and en."""
-
-    def __init__(self, code: str, message_zh: str, message_en: str, *, details: dict | None = None):
-        super().__init__(f"{code}: {message_en}")
-        self.code = code
-        self.message_zh = message_zh
-        self.message_en = message_en
-        self.details = details or {}
-
-    def as_dict(self) -> dict:
-        d = {"code": self.code, "message_zh": self.message_zh, "message_en": self.message_en}
-        if self.details:
-            d["details"] = self.details
-        return d
 
 
 @dataclass(frozen=True)
