@@ -53,6 +53,15 @@ def browser(chromium_path, monkeypatch):
             b.close()
 
 
+def browser_login(page, base_url: str, username: str, *, next_path: str = "/",
+                  password: str = "pw-Tucai-2024!") -> None:
+    """Sign in through the real login page, then land on ``next_path``."""
+    page.goto(f"{base_url}/accounts/login/?next={next_path}")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("button[type=submit]")
+
+
 @pytest.fixture
 def artifacts_dir() -> Path:
     """Where tests leave screenshots and files for a person to look at."""

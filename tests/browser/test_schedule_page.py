@@ -12,7 +12,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def test_office_moves_a_class_and_sees_conflict_warning(browser, live_server, artifacts_dir, settings, tmp_path,
                                                         monkeypatch):
-    from tests.conftest import make_user
+    from tests.conftest import browser_login, make_user
 
     # Playwright's sync API runs an event loop in this thread; the ORM calls here are plain sync code.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -33,10 +33,7 @@ def test_office_moves_a_class_and_sees_conflict_warning(browser, live_server, ar
     room2_first = TimeSlot.objects.get(campaign=campaign, start="08:00", room__name="二会议室")
 
     page = browser.new_page(viewport={"width": 1280, "height": 1000}, locale="zh-CN")
-    page.goto(f"{live_server.url}/accounts/login/?next=/c/demo-2024/schedule/")
-    page.fill("#id_username", "office2")
-    page.fill("#id_password", "pw-Tucai-2024!")
-    page.click("button[type=submit]:has-text('登录')")
+    browser_login(page, live_server.url, "office2", next_path="/c/demo-2024/schedule/")
     page.wait_for_selector("#board")
     page.screenshot(path=str(artifacts_dir / "schedule-board.png"), full_page=True)
     before_load = page.inner_text(f'td[data-slot="{target.pk}"] .load')

@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from tests.campaigns.test_roster import clean_rows, csv_bytes, messy_gbk_csv, xlsx_bytes
-from tests.conftest import make_user
+from tests.conftest import browser_login, make_user
 from tucai.audit.models import AuditEntry
 from tucai.campaigns.models import Campaign, ImportJob, Institution, Student
 
@@ -210,10 +210,7 @@ def test_browser_upload_errors_then_clean_import(browser, live_server, artifacts
     clean.write_bytes(xlsx_bytes(clean_rows(12)))
 
     page = browser.new_page(viewport={"width": 1280, "height": 1100}, locale="zh-CN")
-    page.goto(f"{live_server.url}/accounts/login/?next=/c/{campaign.code}/roster/")
-    page.fill("#id_username", "clerk")
-    page.fill("#id_password", "pw-Tucai-2024!")
-    page.click("button[type=submit]:has-text('登录')")
+    browser_login(page, live_server.url, "clerk", next_path=f"/c/{campaign.code}/roster/")
     page.wait_for_selector("#roster-upload")
     page.screenshot(path=str(artifacts_dir / "roster-upload.png"), full_page=True)
 
