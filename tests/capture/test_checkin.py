@@ -68,7 +68,7 @@ def test_refusals_recorded_with_reason(case, campaign, room, day, coded, operato
     if case == "unknown":
         token = "some-other-qr-text"
     elif case == "forged":
-        token = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+        token = token[:8] + ("AA" if token[8:10] != "AA" else "BB") + token[10:]  # not the padding-only tail
     elif case == "revoked":
         codes.capture_code_issue(student=s)
     elif case == "inactive":
