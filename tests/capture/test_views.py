@@ -228,3 +228,39 @@ def test_client_ip_trusts_forwarded_for_only_when_configured(rf, settings):
     assert client_ip(req) == "127.0.0.1"  # a client can forge the header
     settings.TUCAI_TRUSTED_PROXIES = 1
     assert client_ip(req) == "10.0.0.5"  # what our one proxy saw
+
+
+def test_display_separates_campaigns_sharing_a_room(campaign, department, room, day, make_student):
+    """Numbers are per campaign, room and day: two campaigns in one room both have a number 1, so the
+    board shows each campaign's queue under its name, and ``?campaign=`` shows one of them."""
+    import re
+
+    from tucai.campaigns.models import Campaign, SchoolClass
+    from tucai.capture.services.checkin import checkin_perform
+
+    other = Campaign.objects.create(institution=campaign.institution, code="resit-2024", name="补拍专场",
+                                    graduation_year=2024, capture_start=day, capture_end=day)
+    other_class = SchoolClass.objects.create(campaign=other, department=department, name="补拍班")
+    for s in [make_student(name=f"甲{i}") for i in range(2)]:
+        checkin_perform(campaign=campaign, room=room, date=day, student=s)
+    checkin_perform(campaign=other, room=room, date=day,
+                    student=make_student(name="乙", campaign=other, school_class=other_class, student_no="2099001"))
+    queue_call_next(campaign=other, room=room, date=day)
+    c = Client()
+    url = f"/capture/display/{room.pk}/{day.isoformat()}/board/"
+
+    html = c.get(url).content.decode()
+    blocks = html.split('<div class="board')[1:]
+    by_campaign = {int(re.search(r'data-campaign="(\d+)"', b).group(1)): b for b in blocks}
+    assert list(by_campaign) == sorted([campaign.pk, other.pk])
+    assert campaign.name in by_campaign[campaign.pk] and "补拍专场" in by_campaign[other.pk]
+    assert re.findall(r'next-number" data-number="(\d+)"', by_campaign[campaign.pk]) == ["1", "2"]
+    assert 'class="serving-number called" data-number="1"' in by_campaign[other.pk]
+
+    only = c.get(url, {"campaign": campaign.pk}).content.decode()
+    assert "补拍专场" not in only and "board-campaign" not in only  # one queue: no heading needed
+    assert re.findall(r'next-number" data-number="(\d+)"', only) == ["1", "2"]
+    assert "serving-number called" not in only
+    assert c.get(url, {"campaign": "x"}).status_code == 404
+    page = c.get(f"/capture/display/{room.pk}/{day.isoformat()}/", {"campaign": other.pk}).content.decode()
+    assert f"board/?campaign={other.pk}" in page

@@ -6,6 +6,7 @@ import datetime as dt
 
 from django.db.models import QuerySet
 
+from tucai.campaigns.models import Campaign
 from tucai.capture.models import Ticket, TicketState
 
 SERVING_STATES = (TicketState.CALLED, TicketState.AT_CAMERA)
@@ -71,13 +72,32 @@ def student_ticket_for_day(*, student, date: dt.date) -> Ticket | None:
     return Ticket.objects.filter(student=student, date=date).select_related("room").first()
 
 
-def queue_board(*, room, date: dt.date, next_count: int = 8) -> dict:
-    """What the public display shows: numbers being served and the next waiting numbers."""
-    serving = list(Ticket.objects.filter(room=room, date=date, state__in=SERVING_STATES)
-                   .order_by("-called_at").values("number", "state", "called_at")[:6])
-    upcoming = list(Ticket.objects.filter(room=room, date=date, state=TicketState.WAITING)
-                    .order_by("queue_order", "number").values_list("number", flat=True)[:next_count])
-    return {"room": room, "day": date, "serving": serving, "upcoming": upcoming}
+def queue_board(*, room, date: dt.date, campaign_id: int | None = None, next_count: int = 8) -> dict:
+    """What the public display shows: numbers being served and the next waiting numbers.
+
+    Numbers run per (campaign, room, day), so when two campaigns share a room on one day the same
+    number exists twice: the board then shows one block per campaign, each under its name. With
+    ``campaign_id`` only that campaign's queue is shown (the desk links its display that way)."""
+    tickets = Ticket.objects.filter(room=room, date=date)
+    if campaign_id is not None:
+        tickets = tickets.filter(campaign_id=campaign_id)
+    campaign_ids = sorted(set(tickets.values_list("campaign_id", flat=True).distinct()))
+    if campaign_id is not None and not campaign_ids:
+        campaign_ids = [campaign_id]
+    names = dict(Campaign.objects.filter(pk__in=campaign_ids).values_list("pk", "name"))
+    boards = []
+    for cid in campaign_ids or [None]:
+        qs = tickets if cid is None else tickets.filter(campaign_id=cid)
+        boards.append({
+            "campaign_id": cid,
+            "campaign_name": names.get(cid, ""),
+            "serving": list(qs.filter(state__in=SERVING_STATES).order_by("-called_at")
+                            .values("number", "state", "called_at")[:6]),
+            "upcoming": list(qs.filter(state=TicketState.WAITING).order_by("queue_order", "number")
+                             .values_list("number", flat=True)[:next_count]),
+        })
+    return {"room": room, "day": date, "campaign_id": campaign_id, "boards": boards,
+            "several": len(boards) > 1}
 
 
 def student_latest_ticket(*, student) -> Ticket | None:

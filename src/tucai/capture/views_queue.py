@@ -95,16 +95,29 @@ def _int(value) -> int | None:
 
 @require_http_methods(["GET"])
 def display(request, room_id: int, day: str):
-    """Public page: no login, numbers only (no names on a public screen)."""
+    """Public page: no login, numbers only (no names on a public screen). ``?campaign=`` limits it to
+    one campaign's queue (numbers are per campaign, room and day)."""
     room = get_object_or_404(Room, pk=room_id)
-    return render(request, "capture/display.html", {"room": room, "day": parse_day(day)})
+    return render(request, "capture/display.html", {"room": room, "day": parse_day(day),
+                                                    "campaign_id": _campaign_param(request)})
 
 
 @require_http_methods(["GET"])
 def display_fragment(request, room_id: int, day: str):
-    """Polled every second by the display: two small indexed queries."""
+    """Polled every second by the display: a few small indexed queries."""
     room = get_object_or_404(Room, pk=room_id)
-    return render(request, "capture/_display.html", selectors.queue_board(room=room, date=parse_day(day)))
+    return render(request, "capture/_display.html",
+                  selectors.queue_board(room=room, date=parse_day(day), campaign_id=_campaign_param(request)))
+
+
+def _campaign_param(request) -> int | None:
+    raw = request.GET.get("campaign")
+    if raw in (None, ""):
+        return None
+    value = _int(raw)
+    if value is None:
+        raise Http404("bad campaign")
+    return value
 
 
 @login_required
