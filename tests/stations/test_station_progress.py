@@ -106,3 +106,35 @@ def test_unscheduled_class_counts_under_the_room_of_check_in(campaign, school_cl
     data = progress_summary(campaign=campaign)
     by_room = {r.label: (r.expected, r.checked_in) for r in data["rooms"]}
     assert by_room == {str(room): (1, 1), "未安排": (1, 0)}
+
+
+def test_monitor_sees_only_their_class(client, scene):
+    """A class monitor (班长) follows their own class and its make-up list — not other classes' names,
+    not the rooms' stations; a monitor of no class in this campaign and a student are refused."""
+    from tests.conftest import make_user
+    from tucai.accounts.models import Membership
+
+    campaign = scene["class"].campaign
+    monitor = make_user("monitor-a")
+    Membership.objects.create(user=monitor, institution=campaign.institution, role="monitor",
+                              school_class=scene["class"])
+    client.force_login(monitor)
+    url = reverse("stations:progress", args=[campaign.code])
+    html = client.get(url).content.decode()
+    assert 'id="class-scope"' in html and 'data-expected="4"' in html
+    assert scene["a"][3].student_no in html and scene["b"].student_no not in html
+    assert reverse("stations:unmatched", args=[campaign.code]) not in html
+    rows = list(csv.reader(io.StringIO(client.get(url, {"export": "csv"}).content.decode("utf-8-sig"))))
+    assert {r[0] for r in rows[1:]} == {s.student_no for s in scene["a"][1:]}
+    from openpyxl import load_workbook
+
+    wb = load_workbook(io.BytesIO(client.get(url, {"export": "xlsx"}).content))
+    assert [r[0].value for r in wb["按班级"].iter_rows(min_row=2)] == [scene["class"].name, "合计"]
+    assert "本班采集进度" in client.get(reverse("campaigns:detail", args=[campaign.code])).content.decode()
+
+    loose = make_user("monitor-none", institution=campaign.institution, role="monitor")
+    client.force_login(loose)
+    assert client.get(url).status_code == 403
+    student = make_user("student-x", institution=campaign.institution, role="student")
+    client.force_login(student)
+    assert client.get(url).status_code == 403

@@ -21,6 +21,8 @@ def campaign_detail(request, code: str):
     perms_map = {
         "office": user_can(user=request.user, institution_id=inst, perm="roster.import"),
         "capture": user_can(user=request.user, institution_id=inst, perm="checkin.perform"),
+        # a class monitor (班长) follows their own class's progress and make-up list
+        "class_progress": user_can(user=request.user, institution_id=inst, perm="progress.view_class"),
     }
     students_active = campaign.students.filter(status="active").count()
     return render(request, "campaigns/detail.html",

@@ -32,9 +32,12 @@ class Row:
         return round(100 * self.accepted / self.expected) if self.expected else 0
 
 
-def _students(campaign):
+def _students(campaign, class_ids=None):
     """Active students with three flags: has a ticket, has a bound shot, has an accepted shot."""
-    return (Student.objects.filter(campaign=campaign, status=StudentStatus.ACTIVE)
+    qs = Student.objects.filter(campaign=campaign, status=StudentStatus.ACTIVE)
+    if class_ids is not None:
+        qs = qs.filter(school_class_id__in=class_ids)
+    return (qs
             .annotate(
                 has_ticket=Exists(Ticket.objects.filter(student=OuterRef("pk"), campaign=campaign)),
                 has_shot=Exists(Shot.objects.filter(student=OuterRef("pk"))),
@@ -46,23 +49,45 @@ def _students(campaign):
                     "ticket_room_id"))
 
 
-def progress_summary(*, campaign) -> dict:
+def progress_class_scope(*, user, campaign) -> frozenset[int] | None:
+    """Which classes ``user`` may follow: ``None`` for the whole campaign (office, capture unit), the
+    classes a monitor (班长) looks after, or refused. A monitor sees their own class's make-up list so
+    they can chase classmates, not other classes' names."""
+    from tucai.accounts.models import Membership, Role
+    from tucai.accounts.selectors import user_can
+    from tucai.core.errors import PermissionDenied
+
+    if user_can(user=user, institution_id=campaign.institution_id, perm="progress.view"):
+        return None
+    if user_can(user=user, institution_id=campaign.institution_id, perm="progress.view_class"):
+        ids = frozenset(Membership.objects.filter(
+            user=user, institution_id=campaign.institution_id, role=Role.MONITOR,
+            school_class__campaign=campaign).values_list("school_class_id", flat=True))
+        if ids:
+            return ids
+    raise PermissionDenied()
+
+
+def progress_summary(*, campaign, class_ids=None) -> dict:
     """Counts per class, per room (the class's planned room, else the room the student checked in at)
-    and in total, and the absentees."""
-    classes = {c.pk: c for c in SchoolClass.objects.filter(campaign=campaign).select_related("department")}
+    and in total, and the absentees; with ``class_ids`` only those classes."""
+    classes_qs = SchoolClass.objects.filter(campaign=campaign).select_related("department")
+    if class_ids is not None:
+        classes_qs = classes_qs.filter(pk__in=class_ids)
+    classes = {c.pk: c for c in classes_qs}
     room_of = {a.school_class_id: a.slot.room for a in
                SlotAssignment.objects.filter(school_class__campaign=campaign).select_related("slot__room")}
     rooms = {r.pk: r for r in Room.objects.filter(institution_id=campaign.institution_id)}
     by_class: dict[int, Row] = {pk: Row(key=str(pk), label=c.name) for pk, c in classes.items()}
     by_room: dict[str, Row] = {}
-    total = Row(key="total", label="合计")
+    total = Row(key="total", label=str(_("合计")))
     absentees = []
-    for s in _students(campaign):
+    for s in _students(campaign, class_ids):
         cid = s["school_class_id"]
         # The planned room of the class; for a class not on the schedule, where the student checked in.
         room = room_of.get(cid) or rooms.get(s["ticket_room_id"])
         rkey = str(room.pk) if room else "-"
-        rrow = by_room.setdefault(rkey, Row(key=rkey, label=str(room) if room else "未安排"))
+        rrow = by_room.setdefault(rkey, Row(key=rkey, label=str(room) if room else str(_("未安排"))))
         for row in (by_class[cid], rrow, total):
             row.expected += 1
             row.checked_in += s["has_ticket"]
@@ -90,8 +115,8 @@ STATUS_ZH = {"absent": _("未签到"), "checked_in_not_photographed": _("已签�
              "photographed_not_accepted": _("已拍摄未通过")}
 
 
-def progress_as_json(*, campaign) -> dict:
-    data = progress_summary(campaign=campaign)
+def progress_as_json(*, campaign, class_ids=None) -> dict:
+    data = progress_summary(campaign=campaign, class_ids=class_ids)
 
     def row(r: Row) -> dict:
         return {**asdict(r), "missing": r.missing}
@@ -101,8 +126,8 @@ def progress_as_json(*, campaign) -> dict:
             "absentees": data["absentees"]}
 
 
-def _sheets(campaign) -> list[tuple[str, list[str], list[list]]]:
-    data = progress_summary(campaign=campaign)
+def _sheets(campaign, class_ids=None) -> list[tuple[str, list[str], list[list]]]:
+    data = progress_summary(campaign=campaign, class_ids=class_ids)
     head = ["名称", "应拍", "已签到", "已拍摄", "已通过", "未完成"]
 
     def rows(rs):
@@ -117,16 +142,16 @@ def _sheets(campaign) -> list[tuple[str, list[str], list[list]]]:
     ]
 
 
-def progress_export_csv(*, campaign, sheet: str = "补拍名单") -> bytes:
+def progress_export_csv(*, campaign, sheet: str = "补拍名单", class_ids=None) -> bytes:
     """One sheet as CSV (UTF-8 with BOM so Excel opens the Chinese text correctly)."""
-    for title, head, rows in _sheets(campaign):
+    for title, head, rows in _sheets(campaign, class_ids):
         if title == sheet:
             return csv_bytes(head, rows)
     raise KeyError(sheet)
 
 
-def progress_export_xlsx(*, campaign) -> bytes:
-    return xlsx_bytes(_sheets(campaign), widths=(16, 10, 16, 16, 14, 14))
+def progress_export_xlsx(*, campaign, class_ids=None) -> bytes:
+    return xlsx_bytes(_sheets(campaign, class_ids), widths=(16, 10, 16, 16, 14, 14))
 
 
 SHEETS = ("按班级", "按拍摄室", "补拍名单")

@@ -256,10 +256,14 @@ def unmatched(request, code: str):
 @login_required
 @require_GET
 def progress(request, code: str):
-    campaign = get_campaign_for(request, code, "progress.view")
+    campaign = get_campaign_for(request, code, "campaign.view")
+    try:
+        class_ids = progress_sel.progress_class_scope(user=request.user, campaign=campaign)
+    except TucaiError:
+        raise PermissionDenied from None
     fmt = request.GET.get("export")
     if fmt == "xlsx":
-        resp = HttpResponse(progress_sel.progress_export_xlsx(campaign=campaign),
+        resp = HttpResponse(progress_sel.progress_export_xlsx(campaign=campaign, class_ids=class_ids),
                             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
         resp["Content-Disposition"] = f'attachment; filename="progress-{campaign.code}.xlsx"'
         return resp
@@ -267,12 +271,13 @@ def progress(request, code: str):
         sheet = request.GET.get("sheet", "补拍名单")
         if sheet not in progress_sel.SHEETS:
             raise Http404
-        resp = HttpResponse(progress_sel.progress_export_csv(campaign=campaign, sheet=sheet),
+        resp = HttpResponse(progress_sel.progress_export_csv(campaign=campaign, sheet=sheet, class_ids=class_ids),
                             content_type="text/csv; charset=utf-8")
         resp["Content-Disposition"] = f'attachment; filename="progress-{campaign.code}.csv"'
         return resp
-    data = progress_sel.progress_summary(campaign=campaign)
+    data = progress_sel.progress_summary(campaign=campaign, class_ids=class_ids)
     for a in data["absentees"]:
         a["status_label"] = progress_sel.STATUS_ZH[a["status"]]
     return render(request, "stations/progress.html", {"campaign": campaign, "data": data,
-                                                      "sheets": progress_sel.SHEETS})
+                                                      "sheets": progress_sel.SHEETS,
+                                                      "class_scoped": class_ids is not None})
