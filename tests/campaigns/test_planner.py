@@ -282,6 +282,7 @@ def test_overview_reports_conflicts_in_stored_schedule(campaign, department, set
     add_class(campaign, department, "电商1213", 5)
     ov = schedule_overview(campaign=campaign)
     assert {c["code"] for c in ov["conflicts"]} == {"schedule.wrong_room"}
+    assert ov["conflicts"][0]["message_en"] == f"电商1212 is not in the room set for {department.name}"
     assert [c["name"] for c in ov["unassigned"]] == ["电商1213"]
     row = next(r for r in ov["slots"] if r["id"] == setup["s1"].pk)
     assert (row["load"], row["capacity"], row["over"]) == (100, 180, False)
@@ -324,6 +325,7 @@ def test_overview_flags_a_slot_overfilled_after_planning(campaign, department, s
     Student.objects.filter(school_class=b).update(school_class=a)                 # roster change: 190 > 180
     ov = schedule_overview(campaign=campaign)
     assert [c["code"] for c in ov["conflicts"]] == ["schedule.over_capacity"]
+    assert ov["conflicts"][0]["message_en"].endswith("190 students, over the capacity of 180")
     row = next(r for r in ov["slots"] if r["id"] == setup["s1"].pk)
     assert (row["load"], row["over"]) == (190, True)
 

@@ -95,7 +95,7 @@ def schedule_plan_view(request, code: str):
     except TucaiError as e:
         return _respond(request, campaign, error=e)
     return _respond(request, campaign, notice=_("已自动排期：%(n)d 个班级") % {"n": len(plan.placements)},
-                    warnings=[w.message_zh for w in plan.warnings])
+                    warnings=[TucaiError(w.code, w.message_zh, w.message_en).message for w in plan.warnings])
 
 
 @login_required

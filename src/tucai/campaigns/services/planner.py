@@ -301,14 +301,17 @@ def schedule_overview(*, campaign: Campaign) -> dict:
             wrong_room = c.department_id in dept_rooms and dept_rooms[c.department_id] != s.room_id
             if wrong_room:
                 conflicts.append({"code": "schedule.wrong_room", "class": c.name, "slot_id": s.id,
-                                  "message_zh": f"{c.name} 不在{c.department.name}指定的拍摄室"})
+                                  "message_zh": f"{c.name} 不在{c.department.name}指定的拍摄室",
+                                  "message_en": f"{c.name} is not in the room set for {c.department.name}"})
             classes.append({"id": c.id, "name": c.name, "department": c.department.name,
                             "size": sizes.get(c.id, 0), "position": a.position, "wrong_room": wrong_room})
         load = sum(c["size"] for c in classes)
         if load > cap:
             conflicts.append({"code": "schedule.over_capacity", "class": None, "slot_id": s.id,
                               "message_zh": f"{s.date} {s.start:%H:%M}–{s.end:%H:%M} {s.room}："
-                                            f"{load} 人，超过容量 {cap} 人"})
+                                            f"{load} 人，超过容量 {cap} 人",
+                              "message_en": f"{s.date} {s.start:%H:%M}–{s.end:%H:%M} {s.room}: "
+                                            f"{load} students, over the capacity of {cap}"})
         rows.append({"slot": s, "id": s.id, "date": s.date, "start": s.start, "end": s.end, "room": str(s.room),
                      "room_id": s.room_id, "capacity": cap, "load": load, "classes": classes,
                      "percent": round(100 * load / cap) if cap else 0, "over": load > cap})
