@@ -55,6 +55,20 @@ class _Models:
         self.detector_short = None
         self.mesh = None
         self.segmenter = None
+        self.person = None                   # pose model: loaded only when a photo shows no face at all
+
+    def get_person(self):
+        """MediaPipe Pose, loaded on first need (a photo where no face detector found a face)."""
+        if self.person is None:
+            with self._lock, _quiet_native_stderr():
+                if self.person is None:
+                    import mediapipe as mp
+
+                    person = mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1,
+                                                    min_detection_confidence=0.5)
+                    person.process(np.full((256, 256, 3), 128, np.uint8))
+                    self.person = person
+        return self.person
 
     def get(self):
         if self.segmenter is None:
@@ -117,7 +131,7 @@ def warm_up() -> None:
 class Face:
     box: tuple[float, float, float, float]   # x, y, w, h (analysis px)
     score: float
-    source: str = "full"                     # full | short | tile: which detector pass found it
+    source: str = "full"                     # full | short | tile | edge | person: which pass found it
 
     @property
     def width(self) -> float:
@@ -198,9 +212,29 @@ def _merge(faces: list[Face]) -> list[Face]:
     return kept
 
 
+# Crowd pass: overlapping 3×3 tiles. A tile of ~40 % of the frame shows a 30 px face of a 1000 px group
+# photo at ~17 px of the detector's 192 px input, where the full-range model still finds it; 2×2 tiles
+# (~12 px) lose a third of them (retinaface_img3: 18 of 25 team faces at 2×2, 24 at 3×3).
+CROWD_TILES, CROWD_OVERLAP = 3, 0.25
+# Mirror pass: a window straddling the left/right edge, EDGE_WINDOW × the main face wide (a neighbour
+# stands at about the same distance, so about the same face size; the short-range model wants the face
+# to fill a good part of its input).
+EDGE_WINDOW = 2.5
+# Pose-model landmarks of the face (nose, eyes, ears, mouth corners) that must be visible for a person
+# found without a face detection to count as a face (a profile shows nose, one eye, one ear, the mouth).
+PERSON_NOSE, PERSON_EYES, PERSON_EARS, PERSON_MOUTH = 0, (2, 5), (7, 8), (9, 10)
+
+
+def _tiles(h: int, w: int, n: int, overlap: float):
+    th, tw = int(h / (n - (n - 1) * overlap)), int(w / (n - (n - 1) * overlap))
+    for y0 in np.linspace(0, h - th, n).astype(int):
+        for x0 in np.linspace(0, w - tw, n).astype(int):
+            yield int(x0), int(y0), tw, th
+
+
 def _detect(rgb: np.ndarray, m: _Models) -> list[Face]:
     """Both MediaPipe detectors on the whole image (the short-range one finds close-ups the full-range
-    one misses); overlapping 2×2 tiles when neither found a face (crowds of small faces)."""
+    one misses); overlapping 3×3 tiles when neither found a face (crowds of small faces)."""
     h, w = rgb.shape[:2]
     faces = _run_detector(m.detector, rgb, m)
     # The short-range model only adds close-ups the full-range one missed: skip it when the full-range
@@ -209,13 +243,89 @@ def _detect(rgb: np.ndarray, m: _Models) -> list[Face]:
         faces += _run_detector(m.detector_short, rgb, m, source="short")
     faces = _merge(faces)
     if not faces:
-        th, tw = int(h * 0.55), int(w * 0.55)
-        for y0 in (0, h - th):
-            for x0 in (0, w - tw):
-                tile = np.ascontiguousarray(rgb[y0:y0 + th, x0:x0 + tw])
-                faces += _run_detector(m.detector, tile, m, x0, y0, source="tile")
+        for x0, y0, tw, th in _tiles(h, w, CROWD_TILES, CROWD_OVERLAP):
+            tile = np.ascontiguousarray(rgb[y0:y0 + th, x0:x0 + tw])
+            faces += _run_detector(m.detector, tile, m, x0, y0, source="tile")
         faces = _merge(faces)
     return faces
+
+
+def _edge_sides(mask: np.ndarray | None, face: Face, profile: Profile) -> list[str]:
+    """The image sides ("L"/"R") where the person mask reaches the edge at the main face's height: a
+    second person cut by the frame. A compliant portrait has background there (its shoulders reach
+    the edges only below the chin), so this costs nothing on a normal photo."""
+    if mask is None:
+        return []
+    h, w = mask.shape
+    x, y, bw, bh = face.box
+    y0, y1 = int(max(0, y - 0.25 * bh)), int(min(h, y + bh))
+    if y1 - y0 < 4:
+        return []
+    band = mask[y0:y1] > 0.5
+    return [side for side, col in (("L", band[:, :2]), ("R", band[:, -2:]))
+            if col.any(axis=1).mean() >= profile.face_edge_rows_min]
+
+
+def _detect_edges(rgb: np.ndarray, faces: list[Face], sides: list[str], m: _Models,
+                  profile: Profile) -> list[Face]:
+    """Faces cut by the left/right edge of the frame (a neighbour at the side of the picture).
+
+    The strip along the edge is mirrored about the edge: a face with at least half of it in the picture
+    (the label's "about half the face or more") becomes a whole, symmetric face centred on the mirror
+    line, which the detectors find; a face with less than half shown does not. Only detections centred
+    on the mirror line are kept (elsewhere the mirror only makes up faces from half ones inside)."""
+    if not faces:
+        return []
+    h, w = rgb.shape[:2]
+    ref = faces[0]
+    half = int(min(w // 2, EDGE_WINDOW * ref.width / 2))
+    if half < 16:
+        return []
+    x, y, bw, bh = ref.box
+    cy = y + bh / 2
+    ys = sorted({int(np.clip(cy - half + d * half, 0, max(0, h - 2 * half))) for d in (-0.5, 0.0, 0.5)})
+    found: list[Face] = []
+    for side in sides:
+        for y0 in ys:
+            part = rgb[y0:y0 + 2 * half, :half] if side == "L" else rgb[y0:y0 + 2 * half, w - half:]
+            win = np.concatenate([part[:, ::-1], part] if side == "L" else [part, part[:, ::-1]], axis=1)
+            win = np.ascontiguousarray(win)
+            for det in (m.detector_short, m.detector):
+                for f in _run_detector(det, win, m, source="edge"):
+                    fx, fy, fw, fh = f.box
+                    if abs(fx + fw / 2 - half) > profile.face_edge_centre_max * fw:
+                        continue
+                    if f.score < profile.face_short_score_min or fw < profile.face_rel_size_min * ref.width:
+                        continue
+                    # Back to image pixels: the visible half of the box.
+                    gx = 0.0 if side == "L" else float(w - half + fx)
+                    vis = (gx, fy + y0, fw / 2, fh)
+                    found.append(Face(vis, f.score, "edge"))
+    return [f for f in _merge(found) if all(_overlap(f, k) < 0.4 for k in faces)]
+
+
+def _detect_person(rgb: np.ndarray, m: _Models, profile: Profile) -> list[Face]:
+    """A face the face detectors cannot see (profile, bowed head, hair or light over it) but a person
+    detector can: the pose model's face landmarks (nose, an eye, an ear or the mouth) visible. Only run
+    when no face was found at all; landscapes and empty rooms find no person."""
+    person = m.get_person()
+    with m.run_lock:
+        res = person.process(rgb)
+    if not res.pose_landmarks:
+        return []
+    h, w = rgb.shape[:2]
+    lm = res.pose_landmarks.landmark
+    vis = profile.face_person_visibility_min
+    seen = lambda i: lm[i].visibility >= vis and 0 <= lm[i].x <= 1 and 0 <= lm[i].y <= 1  # noqa: E731
+    if not (seen(PERSON_NOSE) and any(seen(i) for i in PERSON_EYES)
+            and any(seen(i) for i in PERSON_EARS + PERSON_MOUTH)):
+        return []
+    idx = (PERSON_NOSE, *PERSON_EYES, *PERSON_EARS, *PERSON_MOUTH)
+    pts = np.array([(lm[i].x * w, lm[i].y * h) for i in idx if seen(i)])
+    c = pts.mean(axis=0)
+    # The face is about twice the span of these points (eyes-to-mouth is about half the face height).
+    side = max(8.0, 2.0 * float(np.ptp(pts, axis=0).max()))
+    return [Face((float(c[0] - side / 2), float(c[1] - side / 2), side, side), 1.0, "person")]
 
 
 def _select_faces(dets: list[Face], profile: Profile, confirm=None) -> list[Face]:
@@ -224,7 +334,7 @@ def _select_faces(dets: list[Face], profile: Profile, confirm=None) -> list[Face
     small crowd faces score 0.6–0.8 there, and so do the false detections the floors keep out, but
     only real faces get a mesh."""
     floor = {"full": profile.face_score_min, "short": profile.face_short_score_min,
-             "tile": profile.face_tile_score_min}
+             "tile": profile.face_tile_score_min, "edge": profile.face_short_score_min, "person": 0.0}
     good = [f for f in dets if f.score >= floor[f.source]
             or (confirm is not None and f.source != "full" and f.score >= profile.face_confirm_score_min
                 and confirm(f))]
@@ -344,8 +454,17 @@ def analyse(decoded: Decoded, profile: Profile) -> Analysis:
     rgb = decoded.rgb
     dets = _detect(rgb, m)
     faces = _select_faces(dets, profile, confirm=lambda f: _mesh_on_crop(rgb, f, m) is not None)
+    mask = _segment(rgb, m)
+    if faces:
+        sides = _edge_sides(mask, faces[0], profile)
+        if sides:
+            edge = _detect_edges(rgb, faces, sides, m, profile)
+            dets, faces = dets + edge, faces + edge
+    else:
+        person = _detect_person(rgb, m, profile)
+        dets, faces = dets + person, person
     a = Analysis(decoded=decoded, rgb=rgb, detections=dets, faces=faces)
-    a.mask = _segment(rgb, m)
+    a.mask = mask
     if len(faces) == 0:
         return a
     lm = _mesh_on_crop(rgb, faces[0], m)

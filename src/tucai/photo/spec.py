@@ -108,6 +108,15 @@ class Profile:
     # Below their floors, short-range and tile detections still count when the face mesh finds a face in
     # them (crowds of 30 px faces score 0.6–0.8; a false tile detection at 0.7 gets no mesh).
     face_confirm_score_min: float = 0.6
+    # A second person cut by the left/right edge (analysis._detect_edges): looked for only when the person
+    # mask touches that edge over this share of the main face's rows (a neighbour's head, not shoulders);
+    # a mirrored half face is centred on the mirror line within this share of its width (a real half face
+    # mirrored is symmetric about the edge; made-up faces elsewhere in the window are not).
+    face_edge_rows_min: float = 0.25
+    face_edge_centre_max: float = 0.15
+    # A person found by the pose model when no face detector found a face counts as a face when its nose,
+    # an eye and an ear or mouth corner are visible at this MediaPipe visibility (profiles, bowed heads).
+    face_person_visibility_min: float = 0.8
     # Pose offsets (TUCAI): what the landmark estimate reads on a level, frontal face.
     pitch_offset_deg: float = 6.0            # median pitch read on the dev set's frontal faces
     hair_eyebrows_max: float = 0.6           # share of the brow band darker than skin like hair
@@ -155,6 +164,7 @@ SOURCES: dict[str, str] = {
     "glare_max_fraction": "TUCAI", "tint_max": "TUCAI", "min_source_face_width_px": "TUCAI",
     "max_upscale": "TUCAI", "head_cover_max": "TUCAI", "face_score_min": "TUCAI", "face_short_score_min": "TUCAI",
     "face_tile_score_min": "TUCAI", "face_rel_size_min": "TUCAI", "face_confirm_score_min": "TUCAI",
+    "face_edge_rows_min": "TUCAI", "face_edge_centre_max": "TUCAI", "face_person_visibility_min": "TUCAI",
     "pitch_offset_deg": "TUCAI", "hair_eyebrows_max": "TUCAI", "centre_tolerance_px": "TUCAI",
     "required_measurable": "TUCAI",
 }

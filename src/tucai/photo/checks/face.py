@@ -12,7 +12,11 @@ def check_face_count(ctx: Context) -> CheckResult:
     else:
         fail = (f"画面中有 {n} 张人脸，只能有一人入镜", f"{n} faces in the picture: only the student may be in frame")
     r = result("face.count", n == 1, n, 1, fail=fail, passed=("单人人像", "One face"))
-    if n == 1 and ctx.a.landmarks is None:
+    if n == 1 and ctx.a.faces[0].source == "person":
+        # Found as a person (pose model), not as a face: the face is turned away or hidden.
+        r.message_zh, r.message_en = ("画面中有一人，但看不到正脸，请正对镜头", "A person is in the picture but the face is"
+                                      " not visible: face the camera")
+    elif n == 1 and ctx.a.landmarks is None:
         # A face was found but its landmarks were not: every face check will be unmeasurable.
         r.message_zh, r.message_en = "检测到一张人脸，但面部特征点定位失败", "One face, but its landmarks could not be located"
     return r
