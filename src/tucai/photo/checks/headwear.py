@@ -35,17 +35,60 @@ def head_cover_features(ctx: Context) -> dict | None:
         else:
             L, C = px[:, 0], np.hypot(px[:, 1], px[:, 2])
             skin = ctx.skin_lab
-            dskin = np.sqrt(((px - skin) ** 2).sum(axis=1))
-            hairlike = ((L < 45) & (C < 25)) | (dskin < 15) | ((C < 30) & (L < 75) & (px[:, 2] > 5))
+            # Bald crowns are skin lit from above: skin hue, lighter than the cheeks is fine.
+            dab = np.hypot(px[:, 1] - skin[1], px[:, 2] - skin[2])
+            baldlike = (dab < 10) & (L > skin[0] - 15) & (L < skin[0] + 30)
+            hair = temple_hair_lab(ctx)
+            if hair is not None:
+                # The person's own hair, seen beside the temples: grey/white or dyed hair on top is hair;
+                # a hat of another colour than that hair is not. Dark top = hair or a dark hat (can't tell).
+                hairlike = ((L < 45) & (C < 25)) | baldlike | (
+                    np.sqrt(((px - hair) ** 2).sum(axis=1)) < 15)
+            else:
+                hairlike = ((L < 45) & (C < 25)) | baldlike | ((C < 30) & (L < 75) & (px[:, 2] > 5))
             unhair = float(1.0 - hairlike.mean())
     yb = int(np.clip(fore - 0.1 * g.face_width, 0, h - 1))
     # Only around the head: shoulders or a neighbour further out are not a brim.
     c0, c1 = int(max(0, g.centre_x - 1.5 * g.face_width)), int(min(w, g.centre_x + 1.5 * g.face_width))
     row = np.zeros(w, bool)
     row[c0:c1] = a.mask[yb, c0:c1] > 0.5
-    cols = np.flatnonzero(row)
-    width = float((cols.max() - cols.min() + 1) / g.face_width) if cols.size else None
+    # Only the run of mask through the head's centre: a separate blob (a neighbour, a mask error) is no brim.
+    cx = int(np.clip(g.centre_x, 0, w - 1))
+    if row[cx]:
+        off = np.flatnonzero(~row[cx:])
+        right = cx + (off[0] if off.size else w - cx) - 1
+        off = np.flatnonzero(~row[:cx + 1][::-1])
+        left = cx - (off[0] if off.size else cx + 1) + 1
+        width = float((right - left + 1) / g.face_width)
+    else:
+        width = None
     return {"height": float(height), "unhair": unhair, "width": width}
+
+
+def temple_hair_lab(ctx: Context) -> np.ndarray | None:
+    """Median L*a*b* of the hair beside the temples (person mask just outside the face oval, from the
+    brows up), or None where none shows (short or no hair, hood, turned head)."""
+    a = ctx.a
+    g = a.geometry_local
+    lm = a.landmarks
+    h, w = a.mask.shape
+    fw = g.face_width
+    brow = float(np.mean(lm[list(an.BROW_R + an.BROW_L), 1]))
+    y0, y1 = int(max(0, brow - 0.1 * fw)), int(min(h, brow + 0.3 * fw))
+    parts = []
+    for x0, x1 in ((g.face_left - 0.12 * fw, g.face_left + 0.03 * fw), (g.face_right - 0.03 * fw, g.face_right + 0.12 * fw)):
+        x0, x1 = int(max(0, x0)), int(min(w, x1))
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            continue
+        m = a.mask[y0:y1, x0:x1] > 0.5
+        px = ctx.lab_at(x0, y0, x1, y1)[m]
+        if px.shape[0]:
+            px = px[np.sqrt(((px - ctx.skin_lab) ** 2).sum(axis=1)) >= 15]   # not skin: ears, temples
+        if px.shape[0] >= 12:
+            parts.append(px)
+    if not parts:
+        return None
+    return np.median(np.concatenate(parts), axis=0)
 
 
 def head_cover_score(f: dict) -> float:

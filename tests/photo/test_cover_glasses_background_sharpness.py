@@ -1,0 +1,63 @@
+"""head.cover, glasses.tinted, background and sharpness on drawn portraits (no face model needed):
+the cases the labelled photos showed going wrong, rebuilt so each one fails the old rule."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from tucai.photo import checks, synth
+from tucai.photo.checks import Context
+from tucai.photo.checks.headwear import head_cover_features, temple_hair_lab
+from tucai.photo.spec import CHSI
+
+
+def run(rgb, mask, g):
+    results, ctx = checks.run_checks(synth.drawn_analysis(rgb, mask, g), CHSI)
+    return {c.id: c for c in results}, ctx
+
+
+def hat(rgb, mask, g, colour):
+    """A hat of ``colour`` over the top of the head, down to just above the forehead."""
+    img = rgb.copy()
+    fw = g.face_width
+    top = g.eye_y - 0.42 * fw
+    region = np.zeros(mask.shape, np.uint8)
+    cv2.ellipse(region, (round(g.centre_x), round(top)), (round(0.6 * fw), round(top - g.crown_y + 0.1 * fw)),
+                0, 180, 360, 1, -1)
+    region[round(top - 0.04 * fw):] = 0
+    img[region.astype(bool)] = colour
+    return img, np.maximum(mask, region.astype(np.float32))
+
+
+@pytest.mark.parametrize("hair", [(35, 28, 24), (170, 168, 165), (215, 212, 208)])
+def test_dark_grey_and_white_hair_is_no_head_cover(hair):
+    # Grey and white hair is neither dark nor skin-coloured: it is recognised as the person's own hair
+    # because the same colour shows beside the temples.
+    rgb, mask, g = synth.drawn_portrait(hair=hair)
+    r, ctx = run(rgb, mask, g)
+    assert temple_hair_lab(ctx) is not None
+    assert r["head.cover"].ok is True, r["head.cover"].value
+
+
+@pytest.mark.parametrize("hair, colour", [((35, 28, 24), (190, 40, 40)), ((170, 168, 165), (40, 60, 160)),
+                                          ((35, 28, 24), (200, 190, 170))])
+def test_hat_unlike_the_hair_is_head_cover(hair, colour):
+    rgb, mask, g = synth.drawn_portrait(hair=hair)
+    r, _ = run(*hat(rgb, mask, g, colour), g)
+    assert r["head.cover"].ok is False, r["head.cover"].value
+
+
+def test_separate_mask_blob_beside_the_head_is_no_brim():
+    # A neighbour's shoulder (or a segmentation blob) at forehead height is not part of the head outline.
+    rgb, mask, g = synth.drawn_portrait()
+    _, ctx = run(rgb, mask, g)
+    base = head_cover_features(ctx)["width"]
+    blob = mask.copy()
+    y = round(g.eye_y - 0.42 * g.face_width - 0.1 * g.face_width)
+    x = round(g.centre_x + 1.1 * g.face_width)
+    blob[y - 40:y + 40, x:x + 60] = 1.0
+    _, ctx2 = run(rgb, blob, g)
+    assert head_cover_features(ctx2)["width"] == pytest.approx(base, abs=0.02)
+    assert base < 1.35
