@@ -297,6 +297,10 @@ def _detect_edges(rgb: np.ndarray, faces: list[Face], sides: list[str], m: _Mode
                         continue
                     if f.score < profile.face_short_score_min or fw < profile.face_rel_size_min * ref.width:
                         continue
+                    # A real face, mirrored whole, gets a face mesh (a pattern that only fools the detector
+                    # does not): the same confirmation the crowd tiles use.
+                    if _mesh_on_crop(win, f, m) is None:
+                        continue
                     # Back to image pixels: the visible half of the box.
                     gx = 0.0 if side == "L" else float(w - half + fx)
                     vis = (gx, fy + y0, fw / 2, fh)
