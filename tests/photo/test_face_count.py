@@ -87,3 +87,19 @@ def _profile():
     from tucai.photo.spec import CHSI
 
     return CHSI
+
+
+def test_the_edge_pass_looks_only_where_a_person_reaches_the_edge_at_face_height():
+    """Shoulders reaching both edges below the chin (every portrait) start no edge pass; a second head
+    at the face's height on the right does."""
+    from tucai.photo.analysis import Face, _edge_sides
+    from tucai.photo.spec import CHSI
+
+    mask = np.zeros((400, 300), np.float32)
+    face = Face((110.0, 80.0, 80.0, 100.0), 0.95)
+    mask[60:200, 100:200] = 1.0            # the student's head
+    mask[260:, :] = 1.0                    # shoulders to both edges, below the chin (y = 180)
+    assert _edge_sides(mask, face, CHSI) == []
+    mask[70:190, 260:] = 1.0               # a neighbour's head cut by the right edge
+    assert _edge_sides(mask, face, CHSI) == ["R"]
+    assert _edge_sides(None, face, CHSI) == []
