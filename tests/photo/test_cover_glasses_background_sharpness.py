@@ -61,3 +61,29 @@ def test_separate_mask_blob_beside_the_head_is_no_brim():
     _, ctx2 = run(rgb, blob, g)
     assert head_cover_features(ctx2)["width"] == pytest.approx(base, abs=0.02)
     assert base < 1.35
+
+
+def test_sunlit_blond_top_with_shaded_sides_is_hair():
+    # Hair lit from above is lighter and paler on top than at the shaded temples, with the same hue.
+    rgb, mask, g = synth.drawn_portrait(hair=(150, 110, 60))
+    fw = g.face_width
+    top = np.zeros(mask.shape, bool)
+    top[: round(g.eye_y - 0.42 * fw)] = True
+    rgb = rgb.copy()
+    rgb[top & (mask > 0.5)] = (215, 190, 150)
+    r, _ = run(rgb, mask, g)
+    assert r["head.cover"].ok is True, r["head.cover"].value
+
+
+def test_beige_beanie_is_not_scalp():
+    # A beige knit hat is about skin-coloured in ΔE but paler and more yellow than skin: not a bald crown.
+    rgb, mask, g = synth.drawn_portrait(hair=(60, 45, 35), skin=(200, 150, 125))
+    r, _ = run(*hat(rgb, mask, g, (150, 140, 115)), g)
+    assert r["head.cover"].ok is False, r["head.cover"].value
+
+
+def test_bald_head_lit_from_above_is_no_head_cover():
+    rgb, mask, g = synth.drawn_portrait(hair=(222, 178, 150))
+    img, m = hat(rgb, mask, g, (240, 200, 172))       # the scalp, a little lighter than the face
+    r, _ = run(img, m, g)
+    assert r["head.cover"].ok is True, r["head.cover"].value

@@ -8,6 +8,37 @@ from tucai.photo import analysis as an
 from tucai.photo.checks._base import NO_FACE, CheckResult, Context, result
 
 
+def hair_like(ctx: Context, px: np.ndarray) -> np.ndarray:
+    """Which L*a*b* pixels (N×3) of the head top look like the person's hair or bare scalp."""
+    L, C = px[:, 0], np.hypot(px[:, 1], px[:, 2])
+    skin = ctx.skin_lab
+    # Bald crowns are skin lit from above: the skin's hue and about its chroma (light changes
+    # lightness, not the hue of skin), lighter than the cheeks is fine. A beige hat is not.
+    cs = float(np.hypot(skin[1], skin[2]))
+    if cs < 8:      # a black-and-white photo (or a washed-out one): hue means nothing, compare ΔE
+        scalp = np.sqrt(((px - skin) ** 2).sum(axis=1)) < 15
+    else:
+        hue = np.degrees(np.arctan2(px[:, 2], px[:, 1])) - float(np.degrees(np.arctan2(skin[2], skin[1])))
+        dhue = np.abs((hue + 180) % 360 - 180)
+        scalp = (dhue < 15) & (C > 0.6 * cs) & (C < 1.6 * cs) & (L > skin[0] - 15) & (L < skin[0] + 30)
+    dark = (L < 45) & (C < 25)      # dark hair, or a dark hat: colour cannot tell those apart
+    hair = temple_hair_lab(ctx)
+    if hair is not None:
+        # The person's own hair, seen beside the temples: grey/white or dyed hair on top is hair;
+        # a hat of another colour than that hair is not.
+        same = np.sqrt(((px - hair) ** 2).sum(axis=1)) < 15
+        ch = float(np.hypot(hair[1], hair[2]))
+        if ch >= 8:
+            # Coloured (blond, brown, red, dyed) hair: lit from above the top is lighter and paler than
+            # at the shaded sides, but keeps its hue.
+            hue = np.degrees(np.arctan2(px[:, 2], px[:, 1])) - float(np.degrees(np.arctan2(hair[2], hair[1])))
+            dhue = np.abs((hue + 180) % 360 - 180)
+            same |= (C >= 8) & (dhue < 15) & (C > 0.45 * ch) & (C < 2.2 * ch) & (np.abs(L - hair[0]) < 40)
+        return dark | scalp | same
+    # No hair beside the face (short hair, hood): fair/brown hair is unsaturated and yellowish.
+    return dark | scalp | ((C < 30) & (L < 75) & (px[:, 2] > 5))
+
+
 def head_cover_features(ctx: Context) -> dict | None:
     """Measures of the head region above the hairline.
 
@@ -33,20 +64,7 @@ def head_cover_features(ctx: Context) -> dict | None:
         if px.shape[0] < 20:
             unhair = None
         else:
-            L, C = px[:, 0], np.hypot(px[:, 1], px[:, 2])
-            skin = ctx.skin_lab
-            # Bald crowns are skin lit from above: skin hue, lighter than the cheeks is fine.
-            dab = np.hypot(px[:, 1] - skin[1], px[:, 2] - skin[2])
-            baldlike = (dab < 10) & (L > skin[0] - 15) & (L < skin[0] + 30)
-            hair = temple_hair_lab(ctx)
-            if hair is not None:
-                # The person's own hair, seen beside the temples: grey/white or dyed hair on top is hair;
-                # a hat of another colour than that hair is not. Dark top = hair or a dark hat (can't tell).
-                hairlike = ((L < 45) & (C < 25)) | baldlike | (
-                    np.sqrt(((px - hair) ** 2).sum(axis=1)) < 15)
-            else:
-                hairlike = ((L < 45) & (C < 25)) | baldlike | ((C < 30) & (L < 75) & (px[:, 2] > 5))
-            unhair = float(1.0 - hairlike.mean())
+            unhair = float(1.0 - hair_like(ctx, px).mean())
     yb = int(np.clip(fore - 0.1 * g.face_width, 0, h - 1))
     # Only around the head: shoulders or a neighbour further out are not a brim.
     c0, c1 = int(max(0, g.centre_x - 1.5 * g.face_width)), int(min(w, g.centre_x + 1.5 * g.face_width))
