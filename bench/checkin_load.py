@@ -3,7 +3,7 @@
 Creates a campaign with N students and their capture codes in a fresh database (SQLite in a
 temporary data directory, or with ``--db postgres://user@host:port/`` a throw-away database
 ``tucai_bench_<pid>`` on that server, dropped afterwards), starts the Django WSGI app on 127.0.0.1
-under gunicorn (gthread workers, when installed; ``--server wsgiref`` or without gunicorn: a small
+under gunicorn with ``tucai/gunicorn_conf.py`` (when installed; ``--server wsgiref`` or without gunicorn: a small
 pre-fork ``wsgiref`` server with a thread pool, sharing the port with SO_REUSEPORT), and drives the
 desk's check-in with ``--clients`` concurrent asyncio clients — ``--api desk`` (default): the desk
 page's ``POST /capture/api/desk/checkin/`` with a desk token per room; ``--api session``: the
@@ -349,13 +349,17 @@ def main() -> int:
     ap.add_argument("--students", type=int, default=3000)
     ap.add_argument("--rooms", type=int, default=2)
     ap.add_argument("--clients", type=int, default=16, help="concurrent HTTP clients (desks)")
-    ap.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="server processes")
-    ap.add_argument("--threads", type=int, default=16,
+    ap.add_argument("--workers", type=int, default=None,
+                    help="server processes (default: tucai.gunicorn_conf's, 2 per CPU; wsgiref: 1 per CPU)")
+    ap.add_argument("--threads", type=int, default=None,
                     help="threads per server process (a kept-alive desk connection holds one)")
     ap.add_argument("--api", choices=["desk", "session"], default="desk",
                     help="desk: desk-token API (what the desk page uses); session: session cookie + CSRF API")
     ap.add_argument("--server", choices=["gunicorn", "wsgiref"], default=None,
                     help="HTTP server (default: gunicorn when installed, else wsgiref)")
+    ap.add_argument("--worker-class", default=None, help="gunicorn worker class (default: the config's, gthread)")
+    ap.add_argument("--gil-switch-ms", type=float, default=None,
+                    help="gunicorn workers' sys.setswitchinterval in ms (default: the config's, 1 ms)")
     ap.add_argument("--sqlite-per-request", action="store_true",
                     help="SQLite: a new connection per request (TUCAI_DB_CONN_MAX_AGE=0), to compare with the "
                          "default of persistent connections")
@@ -371,7 +375,7 @@ def main() -> int:
     args = ap.parse_args()
 
     if args.serve:
-        serve(args.serve, args.threads)
+        serve(args.serve, args.threads or 16)
         return 0
 
     server = args.server
@@ -413,13 +417,23 @@ def main() -> int:
             host, port = "127.0.0.1", free_port()
             log = open(tmp / "server.log", "w")  # noqa: SIM115
             if server == "gunicorn":
-                # gthread: a thread per kept-alive desk connection, like the wsgiref pool below.
-                procs = [subprocess.Popen([sys.executable, "-m", "gunicorn", "tucai.wsgi:application",
-                                           "-b", f"{host}:{port}", "-w", str(args.workers), "-k", "gthread",
-                                           "--threads", str(args.threads), "--keep-alive", "60",
-                                           "--backlog", "1024", "--log-level", "warning"],
+                # The production settings (tucai/gunicorn_conf.py), with this run's overrides.
+                for name, value in (("TUCAI_WORKERS", args.workers), ("TUCAI_THREADS", args.threads),
+                                    ("TUCAI_GIL_SWITCH_MS", args.gil_switch_ms)):
+                    if value is not None:
+                        env[name] = os.environ[name] = str(value)
+                import importlib
+
+                conf = importlib.import_module("tucai.gunicorn_conf")
+                args.workers, args.threads = conf.workers, conf.threads
+                server = (f"gunicorn {args.worker_class or conf.worker_class} "
+                          f"(GIL switch interval {conf._switch_s * 1000:g} ms)")
+                procs = [subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "python:tucai.gunicorn_conf",
+                                           "tucai.wsgi:application", "-b", f"{host}:{port}", "--log-level", "warning",
+                                           *(["-k", args.worker_class] if args.worker_class else [])],
                                           env=env, stdout=log, stderr=subprocess.STDOUT)]
             else:
+                args.workers, args.threads = args.workers or os.cpu_count() or 2, args.threads or 16
                 procs = [subprocess.Popen([sys.executable, __file__, "--serve", str(port), "--threads",
                                            str(args.threads)], env=env, stdout=log,
                                           stderr=subprocess.STDOUT) for _ in range(args.workers)]
@@ -449,7 +463,11 @@ def main() -> int:
         stats = asyncio.run(drive(host, port, jobs, args.clients, args.duration, data["session"], data["campaign"],
                                   keepalive, desk_tokens))
         load1 = os.getloadavg()
-        cpu1 = (cpu_seconds(server_pids), cpu_seconds(own_pg), time.process_time(), cpu_seconds(pg_pids))
+        # Backends a worker thread opened during the run (its first request after the warm-up)
+        # count in full: they did nothing before it.
+        new_pg = [p for p in (bench_backends(args.db, pg_db) if pg_db else []) if p not in own_pg]
+        cpu1 = (cpu_seconds(server_pids), cpu_seconds(own_pg) + cpu_seconds(new_pg), time.process_time(),
+                cpu_seconds(pg_pids))
         check = verify(data["campaign"])
         db = "PostgreSQL" if pg_db else ("SQLite, a connection per request" if args.sqlite_per_request
                                          else "SQLite, persistent connections")

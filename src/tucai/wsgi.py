@@ -1,6 +1,69 @@
+"""WSGI entry point (``gunicorn -c python:tucai.gunicorn_conf tucai.wsgi``).
+
+Two Django handlers share the process: the desk-token JSON API (the capture day's busiest
+endpoint, ``API_PATHS``) runs through ``API_MIDDLEWARE``; every other request through the full
+``settings.MIDDLEWARE``. The API is authenticated by its ``Authorization``
+header alone — it never reads the session, ``request.user`` or messages, and no cookie can
+authorise it (so CSRF does not apply) — and skipping those layers saves about a third of a
+millisecond of CPU per check-in. Host validation, the security headers, the language and
+Django's request signals and error handling are the same on both.
+"""
+
 import os
 
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tucai.settings")
-application = get_wsgi_application()
+django_application = get_wsgi_application()
+
+from django.conf import settings  # noqa: E402 — after setup
+from django.core.exceptions import MiddlewareNotUsed  # noqa: E402
+from django.core.handlers.exception import convert_exception_to_response  # noqa: E402
+from django.core.handlers.wsgi import WSGIHandler  # noqa: E402
+from django.utils.module_loading import import_string  # noqa: E402
+
+
+# Exact paths (relative to the mount point, as PATH_INFO) of the desk-token API.
+API_PATHS = frozenset({"/capture/api/desk/checkin/"})
+# The cookie-based layers it never uses; any other middleware in settings applies to it too.
+API_SKIPS = frozenset({
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # static files only
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",  # no cookie authorises the API
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+})
+API_MIDDLEWARE = [m for m in settings.MIDDLEWARE if m not in API_SKIPS]
+
+
+class ApiWSGIHandler(WSGIHandler):
+    """Django's WSGI handler with ``API_MIDDLEWARE`` (synchronous middleware only)."""
+
+    def load_middleware(self, is_async=False):
+        if is_async:
+            raise NotImplementedError("the API handler is synchronous (WSGI)")
+        self._view_middleware, self._template_response_middleware, self._exception_middleware = [], [], []
+        handler = convert_exception_to_response(self._get_response)
+        for path in reversed(API_MIDDLEWARE):  # as BaseHandler.load_middleware does
+            try:
+                mw = import_string(path)(handler)
+            except MiddlewareNotUsed:
+                continue
+            if hasattr(mw, "process_view"):
+                self._view_middleware.insert(0, mw.process_view)
+            if hasattr(mw, "process_template_response"):
+                self._template_response_middleware.append(mw.process_template_response)
+            if hasattr(mw, "process_exception"):
+                self._exception_middleware.append(mw.process_exception)
+            handler = convert_exception_to_response(mw)
+        self._middleware_chain = handler
+
+
+api_application = ApiWSGIHandler()
+
+
+def application(environ, start_response):
+    # Exact paths only: anything else (a missing slash, another API) takes the full stack.
+    if environ.get("PATH_INFO") in API_PATHS:
+        return api_application(environ, start_response)
+    return django_application(environ, start_response)

@@ -1,0 +1,34 @@
+"""gunicorn settings for tucai: ``gunicorn -c python:tucai.gunicorn_conf tucai.wsgi``.
+
+Sized for the capture day on a small server (the check-in desks are the busiest clients: short
+JSON requests, each answered after two PostgreSQL round trips). Override with the environment:
+``TUCAI_BIND`` (127.0.0.1:8000), ``TUCAI_WORKERS`` (2 per CPU), ``TUCAI_THREADS`` (4),
+``TUCAI_GIL_SWITCH_MS`` (1), or with gunicorn's own command-line options, which win.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+bind = os.environ.get("TUCAI_BIND", "127.0.0.1:8000")
+# gthread: a kept-alive desk connection waits in the poller and takes a thread only while a
+# request runs. Python runs one thread per process at a time (GIL), so CPUs are used through
+# processes: two per CPU keep both busy while the other waits for the database.
+worker_class = "gthread"
+workers = int(os.environ.get("TUCAI_WORKERS", str(2 * (os.cpu_count() or 1))))
+# A few threads per process overlap the database round trips; more only queue on the GIL.
+threads = int(os.environ.get("TUCAI_THREADS", "4"))
+keepalive = 60  # seconds; a desk scans every few seconds to a minute and keeps its connection
+backlog = 2048
+# Import Django once in the master: workers fork ready (shared memory, a broken app fails at start).
+preload_app = True
+
+# A thread that comes back from the database waits for the GIL until the running thread yields it,
+# at most this interval (CPython's default 5 ms); a check-in has several such waits, so under load
+# the default adds tens of milliseconds to the tail. 1 ms costs little more switching.
+_switch_s = float(os.environ.get("TUCAI_GIL_SWITCH_MS", "1")) / 1000
+
+
+def post_fork(server, worker):
+    sys.setswitchinterval(_switch_s)
