@@ -271,9 +271,10 @@ def _detect_edges(rgb: np.ndarray, faces: list[Face], sides: list[str], m: _Mode
     """Faces cut by the left/right edge of the frame (a neighbour at the side of the picture).
 
     The strip along the edge is mirrored about the edge: a face with at least half of it in the picture
-    (the label's "about half the face or more") becomes a whole, symmetric face centred on the mirror
-    line, which the detectors find; a face with less than half shown does not. Only detections centred
-    on the mirror line are kept (elsewhere the mirror only makes up faces from half ones inside)."""
+    ("about half the face or more", as ../shared/faces counts faces) becomes a whole, symmetric face
+    centred on the mirror line, which the detectors find; a face with less than half shown does not.
+    Only detections centred on the mirror line are kept (elsewhere the mirror only makes up faces from
+    half ones inside)."""
     if not faces:
         return []
     h, w = rgb.shape[:2]
@@ -281,7 +282,7 @@ def _detect_edges(rgb: np.ndarray, faces: list[Face], sides: list[str], m: _Mode
     half = int(min(w // 2, EDGE_WINDOW * ref.width / 2))
     if half < 16:
         return []
-    x, y, bw, bh = ref.box
+    _, y, _, bh = ref.box
     cy = y + bh / 2
     ys = sorted({int(np.clip(cy - half + d * half, 0, max(0, h - 2 * half))) for d in (-0.5, 0.0, 0.5)})
     found: list[Face] = []
