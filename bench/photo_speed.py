@@ -50,6 +50,26 @@ def floor_once(data: bytes, denominator: int = 8) -> float:
     return (time.perf_counter() - t) * 1000
 
 
+def check_costs(data: bytes, runs: int) -> dict[str, list[float]]:
+    """Per-check time (ms) on one analysed photo: each check in pipeline order on a fresh Context, so a
+    check is charged with the shared lazy measurements (ROI Lab, window, masks ...) it is the first to
+    need, exactly as in ``pipeline.process``."""
+    from tucai.photo import analysis, checks
+    from tucai.photo.decode import load
+    from tucai.photo.spec import get_profile
+
+    prof = get_profile("chsi")
+    a = analysis.analyse(load(data), prof)
+    costs: dict[str, list[float]] = {}
+    for _ in range(runs):
+        ctx = checks.Context(a=a, profile=prof)
+        for check in checks.CHECKS:
+            t = time.perf_counter()
+            r = check(ctx)
+            costs.setdefault(r.id, []).append((time.perf_counter() - t) * 1000)
+    return costs
+
+
 def _worker(args) -> int:
     data, n = args
     from tucai.photo import analysis
@@ -108,6 +128,10 @@ def main(argv: list[str] | None = None) -> int:
           f"(median of per-run ratios {ratio8:.2f}×)")
     print(f"floor B, 1/{den} DCT decode (the scale the 480×640 output needs for this face) + encode: median "
           f"{fld:.1f} ms; pipeline/floor {med / fld:.2f}× (median of per-run ratios {ratiod:.2f}×)")
+    costs = check_costs(data, args.runs)
+    total = sum(statistics.median(v) for v in costs.values())
+    print(f"  checks (median ms, each with the shared measurements it is first to need; sum {total:.1f}): "
+          + ", ".join(f"{k} {statistics.median(v):.2f}" for k, v in sorted(costs.items(), key=lambda kv: -statistics.median(kv[1]))))
     n_each = max(4, args.runs // 2)
     t = time.perf_counter()
     with mp.get_context("spawn").Pool(args.procs) as pool:
