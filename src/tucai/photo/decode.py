@@ -254,10 +254,12 @@ def _jpeg_fast(data: bytes, im: Image.Image, d: int) -> np.ndarray | None:
     import cv2
 
     flag = getattr(cv2, _CV2_REDUCED[d]) | cv2.IMREAD_IGNORE_ORIENTATION
-    bgr = cv2.imdecode(np.frombuffer(data, np.uint8), flag)
-    if bgr is None or bgr.ndim != 3:
+    # OpenCV ≥ 4.10 can have libjpeg write RGB directly (no BGR image and swap on 1.5 MP).
+    rgb_flag = getattr(cv2, "IMREAD_COLOR_RGB", 0)
+    img = cv2.imdecode(np.frombuffer(data, np.uint8), flag | rgb_flag)
+    if img is None or img.ndim != 3:
         return None
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    return img if rgb_flag else cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
 
 def _decode_at(data: bytes, im: Image.Image, need: float, orientation: int) -> np.ndarray:

@@ -230,7 +230,11 @@ def ciede2000(lab1, lab2) -> float:
 
 
 def to_lab(rgb: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(np.ascontiguousarray(rgb).astype(np.float32) * (1.0 / 255.0), cv2.COLOR_RGB2Lab)
+    """CIE L*a*b* (L 0..100) of an RGB uint8 array, float32. One pass to a C-ordered float copy (a crop
+    view needs no contiguous copy first), values identical to ``astype(float32) / 255``."""
+    f = np.empty(rgb.shape, np.float32)
+    np.multiply(rgb, np.float32(1.0 / 255.0), out=f, dtype=np.float32)
+    return cv2.cvtColor(f, cv2.COLOR_RGB2Lab)
 
 
 def rgb_to_lab(rgb: tuple[int, int, int]) -> np.ndarray:
