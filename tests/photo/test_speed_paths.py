@@ -1,0 +1,106 @@
+"""The fast paths of the photo engine give the values of the plain computations they replace
+(bench/photo_speed.py measures how fast; these tests say they still measure the same thing)."""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import replace
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from tucai.photo import decode, normalize as nz
+from tucai.photo.checks import _base
+from tucai.photo.spec import CHSI, Band
+
+
+def _textured_canvas(seed: int = 0) -> np.ndarray:
+    """480×640 with smooth areas and fine texture (a JPEG's size depends on both)."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:640, 0:480]
+    base = np.stack([120 + 60 * np.sin(x / 40), 140 + 50 * np.cos(y / 55), 180 - 0.1 * y], axis=2)
+    noise = rng.normal(0, 12, (640, 480, 3)) * (y[..., None] > 320)      # textured lower half (clothes)
+    return np.clip(base + noise, 0, 255).astype(np.uint8)
+
+
+def test_to_lab_of_a_crop_view_equals_the_contiguous_float_conversion():
+    rgb = np.random.default_rng(1).integers(0, 256, (90, 70, 3), dtype=np.uint8)
+    view = rgb[5:80:2, 3:61]                                   # strided, not contiguous
+    ref = cv2.cvtColor(np.ascontiguousarray(view).astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+    got = _base.to_lab(view)
+    assert got.dtype == np.float32 and got.shape == view.shape
+    assert np.array_equal(got, ref)
+
+
+def test_jpeg_fast_decode_is_rgb_and_equals_pillow_draft():
+    rgb = _textured_canvas(2)
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "JPEG", quality=90)
+    data = buf.getvalue()
+    for d in (1, 2, 4):
+        im = Image.open(io.BytesIO(data))
+        fast = decode._jpeg_fast(data, im, d)
+        ref = Image.open(io.BytesIO(data))
+        ref.draft("RGB", (480 // d, 640 // d))
+        ref = np.asarray(ref.convert("RGB"))
+        assert fast is not None and fast.shape == ref.shape
+        # Same libjpeg-turbo scaled IDCT: channel order right means near-identical pixels (a swapped R/B
+        # would differ by tens of levels on this colourful canvas).
+        assert np.abs(fast.astype(int) - ref.astype(int)).mean() < 1.0, d
+
+
+def test_strip_estimate_is_close_to_the_real_size():
+    rgb = _textured_canvas(3)
+    im = Image.fromarray(rgb)
+    est = nz._strip_estimator(im, rgb, 300)
+    assert est is not None
+    for q in (92, 80, 65):
+        real = len(nz._encode(im, q, 300))
+        assert abs(est(q) / real - 1) < 0.15, (q, est(q), real)
+    # Too small a canvas to sample: no estimate, the search encodes the canvas itself.
+    assert nz._strip_estimator(im, rgb[:200], 300) is None
+
+
+@pytest.mark.parametrize("window", [Band(20, 40), Band(45, 55), Band(100, 200)])
+def test_estimated_quality_search_lands_in_the_window_with_one_or_two_encodes(window):
+    rgb = _textured_canvas(4)
+    prof = replace(CHSI, size_kb=window)
+    enc = nz.encode_jpeg(rgb, prof)
+    lo, hi = nz.size_window_bytes(prof)
+    assert enc.size_ok and lo <= enc.size_bytes <= hi, (window, enc.quality, enc.size_bytes)
+    assert enc.quality >= prof.jpeg_quality_min
+    assert enc.encodes <= 2
+    # The returned bytes are the canvas encoded at the returned quality (not the estimate's strips).
+    assert enc.jpeg == nz._encode(Image.fromarray(rgb), enc.quality, prof.dpi)
+
+
+def test_the_start_quality_is_kept_when_it_fits():
+    rgb = _textured_canvas(5)
+    n92 = len(nz._encode(Image.fromarray(rgb), CHSI.jpeg_quality_start, CHSI.dpi))
+    # A window around the start quality's size: the search must not trade quality away.
+    prof = replace(CHSI, size_kb=Band(math.floor(n92 * 0.7 / 1024), math.ceil(n92 * 1.3 / 1000)))
+    enc = nz.encode_jpeg(rgb, prof)
+    assert enc.quality == CHSI.jpeg_quality_start and enc.encodes == 1
+
+
+def test_exposure_clipping_counts_pixels_with_all_channels_saturated(compliant, run_photo, check_of):
+    rgb = compliant.rgb.copy()
+    g = compliant.geometry
+    # Blow out a patch of the forehead (all channels 255) and paint a bright-red patch on a cheek
+    # (one channel 255 only: normal on bright skin, not clipping).
+    fw = g.face_right - g.face_left
+    cx = int((g.face_left + g.face_right) / 2)
+    y = int(g.eye_y - 0.35 * fw)
+    rgb[y - 12:y + 12, cx - 30:cx + 30] = 255
+    ref = run_photo(compliant.rgb)
+    r = run_photo(rgb)
+    before = check_of(ref, "exposure")["value"]["clipped"]
+    after = check_of(r, "exposure")["value"]["clipped"]
+    assert after > before + 0.005, (before, after)
+    red = compliant.rgb.copy()
+    yc = int(g.eye_y + 0.25 * fw)
+    red[yc - 10:yc + 10, int(g.face_left + 0.2 * fw) - 15:int(g.face_left + 0.2 * fw) + 15] = (255, 120, 110)
+    assert check_of(run_photo(red), "exposure")["value"]["clipped"] <= before + 0.001
