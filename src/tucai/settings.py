@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "tucai.campaigns",
     "tucai.capture",
     "tucai.stations",
+    "tucai.fees",
 ]
 
 MIDDLEWARE = [

@@ -12,6 +12,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     Role.OFFICE: frozenset({
         "campaign.view", "campaign.edit", "roster.import", "roster.export", "schedule.edit", "student.view_full_id",
         "checkin.perform", "queue.operate", "station.operate", "photo.override", "progress.view", "audit.view",
+        "fees.record", "fees.view",
     }),
     Role.OPERATOR: frozenset({
         "campaign.view", "checkin.perform", "queue.operate", "station.operate", "photo.override", "progress.view",

@@ -1,0 +1,185 @@
+"""Reads of the fee ledger: who has paid, per-class sums, the unpaid list, the payments list.
+
+"Paid" means: the sum of the student's lines in payments that are not voided reaches the campaign fee
+(a campaign with fee 0 charges nothing, so everyone counts as paid)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db.models import IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+
+from tucai.campaigns.models import Campaign, SchoolClass, Student, StudentStatus
+from tucai.fees.models import Payment, PaymentLine, PaymentState
+
+
+def _paid_subquery(campaign_id: int) -> Coalesce:
+    """Per-student sum of non-voided lines, as a correlated subquery (0 when none)."""
+    total = (PaymentLine.objects.filter(student=OuterRef("pk"), payment__campaign_id=campaign_id,
+                                        payment__state=PaymentState.RECORDED)
+             .order_by().values("student").annotate(s=Sum("amount_fen")).values("s"))
+    return Coalesce(Subquery(total, output_field=IntegerField()), Value(0))
+
+
+def student_paid_fen_map(*, campaign: Campaign, student_ids: Iterable[int]) -> dict[int, int]:
+    """{student id: fen received (not voided)} for the given students; students without payments are absent."""
+    ids = list(student_ids)
+    if not ids:
+        return {}
+    rows = (PaymentLine.objects.filter(student_id__in=ids, payment__campaign=campaign,
+                                       payment__state=PaymentState.RECORDED)
+            .order_by().values("student_id").annotate(s=Sum("amount_fen")).values_list("student_id", "s"))
+    return {sid: int(s or 0) for sid, s in rows}
+
+
+def student_paid_fen(*, student: Student) -> int:
+    return student_paid_fen_map(campaign=student.campaign, student_ids=[student.pk]).get(student.pk, 0)
+
+
+def student_paid_status(*, student: Student) -> bool:
+    """True when the student owes nothing: fee 0, or non-voided payments reach the fee."""
+    fee = student.campaign.fee_per_student_fen
+    return fee == 0 or student_paid_fen(student=student) >= fee
+
+
+def students_paid(*, campaign: Campaign, student_ids: Iterable[int]) -> dict[int, bool]:
+    """{student id: paid in full} for every id given, in one query (ids not in the campaign read False...
+    unless the fee is 0, when nobody owes anything)."""
+    ids = list(student_ids)
+    fee = campaign.fee_per_student_fen
+    if fee == 0:
+        return dict.fromkeys(ids, True)
+    paid = student_paid_fen_map(campaign=campaign, student_ids=ids)
+    return {i: paid.get(i, 0) >= fee for i in ids}
+
+
+def student_fee_rows(*, campaign: Campaign, class_ids: Iterable[int] | None = None,
+                     include_inactive: bool = False) -> QuerySet[Student]:
+    """Students with ``paid_fen`` annotated (one query), class loaded, in class then 学号 order."""
+    qs = Student.objects.filter(campaign=campaign).select_related("school_class", "school_class__department")
+    if not include_inactive:
+        qs = qs.filter(status=StudentStatus.ACTIVE)
+    if class_ids is not None:
+        qs = qs.filter(school_class_id__in=list(class_ids))
+    return qs.annotate(paid_fen=_paid_subquery(campaign.pk)).order_by("school_class__name", "student_no")
+
+
+def class_fee_summary(*, campaign: Campaign, class_ids: Iterable[int] | None = None) -> dict:
+    """Per class (and in total): active students, paid, unpaid, expected fen (fee × active students) and
+    received fen (every non-voided line of the class's students, so money taken for a student who later
+    left the roster is still counted as received)."""
+    fee = campaign.fee_per_student_fen
+    ids = None if class_ids is None else list(class_ids)
+    classes_qs = SchoolClass.objects.filter(campaign=campaign).select_related("department").order_by("name")
+    if ids is not None:
+        classes_qs = classes_qs.filter(pk__in=ids)
+    rows: dict[int, dict] = {
+        c.pk: {"id": c.pk, "name": c.name, "department": c.department.name, "students": 0, "paid": 0, "unpaid": 0,
+               "expected_fen": 0, "received_fen": 0}
+        for c in classes_qs}
+    students = (Student.objects.filter(campaign=campaign, school_class_id__in=list(rows))
+                .annotate(paid_fen=_paid_subquery(campaign.pk)).values_list("school_class_id", "status", "paid_fen"))
+    for class_id, status, paid_fen in students:
+        row = rows[class_id]
+        row["received_fen"] += paid_fen
+        if status != StudentStatus.ACTIVE:
+            continue
+        row["students"] += 1
+        row["expected_fen"] += fee
+        if fee == 0 or paid_fen >= fee:
+            row["paid"] += 1
+        else:
+            row["unpaid"] += 1
+    total = {"students": 0, "paid": 0, "unpaid": 0, "expected_fen": 0, "received_fen": 0}
+    for row in rows.values():
+        for key in total:
+            total[key] += row[key]
+    return {"campaign": campaign.code, "fee_per_student_fen": fee, "classes": list(rows.values()), "total": total}
+
+
+def class_unpaid_students(*, campaign: Campaign, class_ids: Iterable[int] | None = None) -> list[Student]:
+    """Active students who still owe (``paid_fen`` annotated), in class then 学号 order."""
+    fee = campaign.fee_per_student_fen
+    if fee == 0:
+        return []
+    return [s for s in student_fee_rows(campaign=campaign, class_ids=class_ids) if s.paid_fen < fee]
+
+
+def payment_list(*, campaign: Campaign, class_ids: Iterable[int] | None = None,
+                 student: Student | None = None) -> QuerySet[Payment]:
+    """Payments of the campaign, newest first; limited to classes (their collections and their students'
+    individual payments) or to one student's payments."""
+    qs = Payment.objects.filter(campaign=campaign).select_related("school_class", "received_by", "voided_by")
+    if class_ids is not None:
+        ids = list(class_ids)
+        qs = qs.filter(lines__student__school_class_id__in=ids).distinct()
+    if student is not None:
+        qs = qs.filter(lines__student=student).distinct()
+    return qs.order_by("-received_at", "-pk")
+
+
+def fees_class_scope(*, user, campaign: Campaign) -> frozenset[int] | None:
+    """Which classes ``user`` may see fees of: ``None`` for the whole campaign (holders of ``fees.view``),
+    the classes a monitor (班长) looks after (``progress.view_class`` + their membership's class), or refused."""
+    from tucai.accounts.models import Membership, Role
+    from tucai.accounts.selectors import user_can
+    from tucai.core.errors import PermissionDenied
+
+    if user_can(user=user, institution_id=campaign.institution_id, perm="fees.view"):
+        return None
+    if user_can(user=user, institution_id=campaign.institution_id, perm="progress.view_class"):
+        ids = frozenset(Membership.objects.filter(
+            user=user, institution_id=campaign.institution_id, role=Role.MONITOR,
+            school_class__campaign=campaign).values_list("school_class_id", flat=True))
+        if ids:
+            return ids
+    raise PermissionDenied()
+
+
+def payment_export_sheets(*, campaign: Campaign, class_ids: Iterable[int] | None = None
+                          ) -> list[tuple[str, list[str], list[list]]]:
+    """(title, header, rows) for the exports: per class, per student, the payments ledger. Money in yuan
+    as text with two decimals (what a cashier reads), counts as numbers."""
+    from tucai.fees.money import fen_to_yuan
+
+    ids = None if class_ids is None else list(class_ids)
+    summary = class_fee_summary(campaign=campaign, class_ids=ids)
+    fee = campaign.fee_per_student_fen
+    classes = [[r["department"], r["name"], r["students"], r["paid"], r["unpaid"], fen_to_yuan(r["expected_fen"]),
+                fen_to_yuan(r["received_fen"])] for r in summary["classes"]]
+    t = summary["total"]
+    classes.append(["", "合计", t["students"], t["paid"], t["unpaid"], fen_to_yuan(t["expected_fen"]),
+                    fen_to_yuan(t["received_fen"])])
+    students = [[s.student_no, s.name, s.school_class.name, fen_to_yuan(fee), fen_to_yuan(s.paid_fen),
+                 "已缴清" if fee == 0 or s.paid_fen >= fee else "未缴清"]
+                for s in student_fee_rows(campaign=campaign, class_ids=ids)]
+    payments = []
+    for p in payment_list(campaign=campaign, class_ids=ids).prefetch_related("lines"):
+        payments.append([p.pk, p.received_at.isoformat(timespec="seconds"), p.school_class.name if p.school_class else "",
+                         p.get_method_display(), p.payer_name, p.reference, len(p.lines.all()),
+                         fen_to_yuan(p.total_fen), p.get_state_display(), p.void_reason])
+    return [
+        ("班级汇总", ["学院", "班级", "人数", "已缴清", "未缴清", "应收（元）", "已收（元）"], classes),
+        ("学生明细", ["学号", "姓名", "班级", "应缴（元）", "已缴（元）", "状态"], students),
+        ("缴费记录", ["编号", "收款时间", "班级", "方式", "交款人", "收据号/交易号", "人数", "金额（元）", "状态",
+                  "作废原因"], payments),
+    ]
+
+
+EXPORT_SHEETS = ("班级汇总", "学生明细", "缴费记录")
+
+
+def fees_export_csv(*, campaign: Campaign, sheet: str = "学生明细", class_ids: Iterable[int] | None = None) -> bytes:
+    from tucai.core.spreadsheets import csv_bytes
+
+    for title, header, rows in payment_export_sheets(campaign=campaign, class_ids=class_ids):
+        if title == sheet:
+            return csv_bytes(header, rows)
+    raise ValueError(sheet)
+
+
+def fees_export_xlsx(*, campaign: Campaign, class_ids: Iterable[int] | None = None) -> bytes:
+    from tucai.core.spreadsheets import xlsx_bytes
+
+    return xlsx_bytes(payment_export_sheets(campaign=campaign, class_ids=class_ids))
