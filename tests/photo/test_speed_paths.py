@@ -104,3 +104,17 @@ def test_exposure_clipping_counts_pixels_with_all_channels_saturated(compliant, 
     yc = int(g.eye_y + 0.25 * fw)
     red[yc - 10:yc + 10, int(g.face_left + 0.2 * fw) - 15:int(g.face_left + 0.2 * fw) + 15] = (255, 120, 110)
     assert check_of(run_photo(red), "exposure")["value"]["clipped"] <= before + 0.001
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_percentiles_equal_numpy(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 5000))
+    vals = rng.normal(50, 20, n).astype(np.float32)
+    if seed % 2:
+        vals = np.round(vals)                                   # many ties
+    grid = vals.reshape(1, -1) if seed == 4 else vals
+    for qs in ((2, 98), (5, 95), (0, 50, 100), (33.3,)):
+        ref = np.percentile(grid, qs)
+        got = _base.percentiles(grid, qs)
+        assert got.dtype == ref.dtype and np.array_equal(got, ref), (qs, got, ref)

@@ -229,6 +229,24 @@ def ciede2000(lab1, lab2) -> float:
     return float(np.sqrt((dLp / Sl) ** 2 + (dCp / Sc) ** 2 + (dHp / Sh) ** 2 + Rt * (dCp / Sc) * (dHp / Sh)))
 
 
+def percentiles(values: np.ndarray, qs) -> np.ndarray:
+    """``np.percentile(values, qs)`` (default "linear" method, no NaNs), same float64 values, about a
+    third faster: one ``np.partition`` on the needed order statistics, then numpy's own interpolation."""
+    a = np.ascontiguousarray(values).ravel()
+    n = a.size
+    v = np.asarray(qs, np.float64) / 100 * (n - 1)
+    lo = np.floor(v).astype(np.intp)
+    hi = np.minimum(lo + 1, n - 1)
+    p = np.partition(a, np.unique(np.concatenate([lo, hi])))
+    g = v - lo
+    below, above = p[lo], p[hi]
+    d = np.subtract(above, below)
+    # numpy's _lerp: from the nearer end, so that the result is monotonic and exact at g = 0 and 1.
+    out = np.add(below, d * g)
+    np.subtract(above, d * (1 - g), out=out, where=g >= 0.5)
+    return out
+
+
 def to_lab(rgb: np.ndarray) -> np.ndarray:
     """CIE L*a*b* (L 0..100) of an RGB uint8 array, float32. One pass to a C-ordered float copy (a crop
     view needs no contiguous copy first), values identical to ``astype(float32) / 255``."""

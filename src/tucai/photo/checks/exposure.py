@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from tucai.photo.checks._base import NO_FACE, CheckResult, Context, result
+from tucai.photo.checks._base import NO_FACE, CheckResult, Context, percentiles, result
 
 
 def _face_l(ctx: Context) -> np.ndarray:
@@ -45,7 +45,7 @@ def check_contrast(ctx: Context) -> CheckResult:
     passed = ("对比度正常", "Contrast fine")
     # On a small copy of the part that ends up in the photo (the whole picture when there is no face).
     L = ctx.window_lab[..., 0]
-    lo, hi = np.percentile(L, (2, 98))
+    lo, hi = percentiles(L, (2, 98))
     v = float(hi - lo)
     return result("contrast", v >= lim, round(v, 1), lim, fail=fail, passed=passed, heuristic=True)
 
