@@ -18,6 +18,7 @@ urlpatterns = [
     path("c/", include("tucai.campaigns.urls")),
     path("capture/", include("tucai.capture.urls")),
     path("stations/", include("tucai.stations.urls")),
+    path("fees/", include("tucai.fees.urls")),
 ]
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
