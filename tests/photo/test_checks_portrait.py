@@ -79,7 +79,8 @@ def test_rotated_head_fails_roll(compliant, run_photo, check_of):
 
 def test_blurred_photo_fails_sharpness(compliant, run_photo, check_of):
     c = check_of(run_photo(synth.blur(compliant.rgb, 4.0)), "sharpness")
-    assert c["ok"] is False and c["value"] < c["limit"], c
+    assert c["ok"] is False and c["value"]["laplacian_var"] < c["limit"]["laplacian_var_min"], c
+    assert c["value"]["edge_blur_px"] > c["limit"]["edge_blur_max_px"], c
 
 
 def test_dark_photo_fails_exposure(compliant, run_photo, check_of):

@@ -87,3 +87,35 @@ def test_bald_head_lit_from_above_is_no_head_cover():
     img, m = hat(rgb, mask, g, (240, 200, 172))       # the scalp, a little lighter than the face
     r, _ = run(img, m, g)
     assert r["head.cover"].ok is True, r["head.cover"].value
+
+
+def grainy(rgb, sd, seed=1):
+    """Film grain / sensor noise: per-pixel grey noise of standard deviation ``sd``."""
+    noise = np.random.default_rng(seed).normal(0, sd, rgb.shape[:2])[..., None]
+    return np.clip(rgb.astype(np.float32) + noise, 0, 255).astype(np.uint8)
+
+
+def test_grain_does_not_make_a_soft_photo_sharp():
+    # A soft photo with grain (a scanned print): the Laplacian variance reads the grain as detail, the
+    # edge blur width does not.
+    rgb, mask, g = synth.drawn_portrait()
+    r, _ = run(grainy(synth.blur(rgb, 4.0), 6), mask, g)
+    c = r["sharpness"]
+    assert c.value["laplacian_var"] >= CHSI.sharpness_min          # the old measure alone would pass it
+    assert c.ok is False and c.value["edge_blur_px"] > CHSI.sharpness_edge_blur_max_px
+
+
+def test_edge_blur_follows_the_blur_not_the_grain():
+    rgb, mask, g = synth.drawn_portrait()
+    widths = [run(synth.blur(rgb, s) if s else rgb, mask, g)[0]["sharpness"].value["edge_blur_px"]
+              for s in (0, 2.0, 3.0, 4.0)]
+    assert widths == sorted(widths) and widths[-1] - widths[0] > 0.8
+    clean = run(synth.blur(rgb, 2.0), mask, g)[0]["sharpness"].value["edge_blur_px"]
+    noisy = run(grainy(synth.blur(rgb, 2.0), 6), mask, g)[0]["sharpness"].value["edge_blur_px"]
+    assert abs(noisy - clean) < 0.1
+
+
+def test_sharp_photo_with_grain_passes():
+    rgb, mask, g = synth.drawn_portrait()
+    r, _ = run(grainy(rgb, 4), mask, g)
+    assert r["sharpness"].ok is True, r["sharpness"].value

@@ -93,12 +93,15 @@ class Profile:
     contrast_min: float = 40.0               # L* p98 − p2 over the cropped photo (washed-out, hazy pictures)
     lighting_balance_max: float = 0.3        # |L(left half) − L(right half)| / L(face)
     sharpness_min: float = 44.0              # variance of Laplacian on the face, face ≤ 240 px wide (never upscaled)
+    sharpness_edge_blur_max_px: float = 1.65  # blur σ of the face's strongest edges, same scale (checks/sharpness);
+    #   dev set: in-focus ≤ 1.54 px, soft scans/video frames 1.60–1.90 px (the 1.60 one also fails the Laplacian;
+    #   grain fools the Laplacian, not this)
     glare_max_fraction: float = 0.015        # share of near-white specular pixels in the eye regions
     tint_max: float = 0.85                   # under-eye darkening vs. cheeks + colour shift/40 (see checks/glasses)
     min_source_face_width_px: int = 180      # the original must give at least 1:1 pixels for the face
     max_upscale: float = 1.0                 # TUCAI: output px per original px; >1 would invent detail
     head_cover_max: float = 0.5              # TUCAI heuristic score (checks/headwear.head_cover_score): 0.5 = over
-    #   60 % of the head top unlike the person's hair or scalp; dev set: bare heads ≤ 0.46, non-dark hats ≥ 0.6
+    #   60 % of the head top unlike the person's hair or scalp; dev set: bare heads ≤ 0.46, non-dark hats ≥ 0.59
     # Face detection (TUCAI, tuned on ../shared/faces): a detection counts as a face when its score
     # reaches face_score_min and its box is at least face_rel_size_min × the largest face's width
     # (blurred crowds behind the subject are not "faces" of the photo).
@@ -162,6 +165,7 @@ SOURCES: dict[str, str] = {
     "clothing_delta_e_min": "TUCAI", "clothing_chroma_min": "TUCAI", "clothing_hues": "TUCAI",
     "shoulder_tilt_max_deg": "TUCAI", "exposure_face_l": "TUCAI", "clipped_max_fraction": "TUCAI",
     "contrast_min": "TUCAI", "lighting_balance_max": "TUCAI", "sharpness_min": "TUCAI",
+    "sharpness_edge_blur_max_px": "TUCAI",
     "glare_max_fraction": "TUCAI", "tint_max": "TUCAI", "min_source_face_width_px": "TUCAI",
     "max_upscale": "TUCAI", "head_cover_max": "TUCAI", "face_score_min": "TUCAI", "face_short_score_min": "TUCAI",
     "face_tile_score_min": "TUCAI", "face_rel_size_min": "TUCAI", "face_confirm_score_min": "TUCAI",

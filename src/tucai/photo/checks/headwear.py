@@ -2,10 +2,42 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from tucai.photo import analysis as an
-from tucai.photo.checks._base import NO_FACE, CheckResult, Context, result
+from tucai.photo.checks._base import NO_FACE, CheckResult, Context, result, to_lab
+
+HEAD_FACE_PX = 64   # head.cover measures colours on a copy with the face this wide (medians need no more)
+
+
+def _head_region(ctx: Context) -> tuple[np.ndarray, np.ndarray, float, float, float]:
+    """L*a*b* and person mask (bool) of the head and temples on a small copy, with the copy's origin
+    (analysis px) and scale; cached. Everything head.cover reads lies in it."""
+    if "head_region" not in ctx.cache:
+        a, g = ctx.a, ctx.a.geometry_local
+        h, w = a.mask.shape
+        fw = g.face_width
+        brow = float(np.mean(a.landmarks[list(an.BROW_R + an.BROW_L), 1]))
+        x0, x1 = int(max(0, g.centre_x - 0.7 * fw)), int(min(w, g.centre_x + 0.7 * fw))
+        y0, y1 = int(max(0, min(g.crown_y, brow - 0.6 * fw))), int(min(h, brow + 0.35 * fw))
+        f = min(1.0, HEAD_FACE_PX / max(fw, 1.0))
+        size = (max(1, round((x1 - x0) * f)), max(1, round((y1 - y0) * f)))
+        rgb, m = a.rgb[y0:y1, x0:x1], a.mask[y0:y1, x0:x1]
+        if f < 1.0:
+            rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+            m = cv2.resize(m, size, interpolation=cv2.INTER_NEAREST)
+        ctx.cache["head_region"] = (to_lab(rgb), m > 0.5, float(x0), float(y0), f)
+    return ctx.cache["head_region"]
+
+
+def _head_pixels(ctx: Context, x0: float, y0: float, x1: float, y1: float) -> np.ndarray:
+    """L*a*b* pixels (N×3) of the person mask inside an analysis-px box, read from the small copy."""
+    lab, m, ox, oy, f = _head_region(ctx)
+    h, w = m.shape
+    c0, c1 = int(np.clip(round((x0 - ox) * f), 0, w)), int(np.clip(round((x1 - ox) * f), 0, w))
+    r0, r1 = int(np.clip(round((y0 - oy) * f), 0, h)), int(np.clip(round((y1 - oy) * f), 0, h))
+    return lab[r0:r1, c0:c1][m[r0:r1, c0:c1]]
 
 
 def hair_like(ctx: Context, px: np.ndarray) -> np.ndarray:
@@ -54,17 +86,9 @@ def head_cover_features(ctx: Context) -> dict | None:
     h, w = a.mask.shape
     fore = float(lm[an.FOREHEAD, 1])
     height = (g.eye_y - g.crown_y) / max(g.chin_y - g.eye_y, 1.0)
-    y0, y1 = int(max(0, g.crown_y)), int(max(0, fore - 0.05 * g.face_width))
-    x0, x1 = int(max(0, g.centre_x - 0.45 * g.face_width)), int(min(w, g.centre_x + 0.45 * g.face_width))
-    if y1 - y0 < 3 or x1 - x0 < 3:
-        unhair = None
-    else:
-        m = a.mask[y0:y1, x0:x1] > 0.5
-        px = ctx.lab_at(x0, y0, x1, y1)[m]
-        if px.shape[0] < 20:
-            unhair = None
-        else:
-            unhair = float(1.0 - hair_like(ctx, px).mean())
+    px = _head_pixels(ctx, g.centre_x - 0.45 * g.face_width, max(0.0, g.crown_y),
+                      g.centre_x + 0.45 * g.face_width, fore - 0.05 * g.face_width)
+    unhair = float(1.0 - hair_like(ctx, px).mean()) if px.shape[0] >= 20 else None
     yb = int(np.clip(fore - 0.1 * g.face_width, 0, h - 1))
     # Only around the head: shoulders or a neighbour further out are not a brim.
     c0, c1 = int(max(0, g.centre_x - 1.5 * g.face_width)), int(min(w, g.centre_x + 1.5 * g.face_width))
@@ -86,23 +110,15 @@ def head_cover_features(ctx: Context) -> dict | None:
 def temple_hair_lab(ctx: Context) -> np.ndarray | None:
     """Median L*a*b* of the hair beside the temples (person mask just outside the face oval, from the
     brows up), or None where none shows (short or no hair, hood, turned head)."""
-    a = ctx.a
-    g = a.geometry_local
-    lm = a.landmarks
-    h, w = a.mask.shape
+    g = ctx.a.geometry_local
     fw = g.face_width
-    brow = float(np.mean(lm[list(an.BROW_R + an.BROW_L), 1]))
-    y0, y1 = int(max(0, brow - 0.1 * fw)), int(min(h, brow + 0.3 * fw))
+    brow = float(np.mean(ctx.a.landmarks[list(an.BROW_R + an.BROW_L), 1]))
     parts = []
     for x0, x1 in ((g.face_left - 0.12 * fw, g.face_left + 0.03 * fw), (g.face_right - 0.03 * fw, g.face_right + 0.12 * fw)):
-        x0, x1 = int(max(0, x0)), int(min(w, x1))
-        if x1 - x0 < 2 or y1 - y0 < 2:
-            continue
-        m = a.mask[y0:y1, x0:x1] > 0.5
-        px = ctx.lab_at(x0, y0, x1, y1)[m]
+        px = _head_pixels(ctx, x0, brow - 0.1 * fw, x1, brow + 0.3 * fw)
         if px.shape[0]:
             px = px[np.sqrt(((px - ctx.skin_lab) ** 2).sum(axis=1)) >= 15]   # not skin: ears, temples
-        if px.shape[0] >= 12:
+        if px.shape[0] >= 8:
             parts.append(px)
     if not parts:
         return None
