@@ -118,3 +118,25 @@ def test_percentiles_equal_numpy(seed):
         ref = np.percentile(grid, qs)
         got = _base.percentiles(grid, qs)
         assert got.dtype == ref.dtype and np.array_equal(got, ref), (qs, got, ref)
+
+
+@pytest.mark.parametrize("factor", [1.1, 1.45, 1.81, 1.99])
+def test_render_crop_shrink_matches_area_averaging(factor):
+    """Shrinking by less than 2 goes through a 2:1 area average of a bilinear 2× canvas: the same image
+    as a direct INTER_AREA within a fraction of a grey level, with the same pixel alignment."""
+    from tucai.photo.geometry import FaceGeometry
+
+    rng = np.random.default_rng(7)
+    cw, ch = 3 * round(160 * factor), 4 * round(160 * factor)
+    src = cv2.GaussianBlur(rng.integers(0, 256, (ch + 40, cw + 40, 3), dtype=np.uint8), (0, 0), 1.2)
+    src[:, 20 + cw // 3:] //= 2                                    # a sharp vertical edge at a known column
+    geo = FaceGeometry(crown_y=0, eye_y=1, eye_mid_x=0, face_left=0, face_right=1, chin_y=2)
+    plan = nz.CropPlan(x0=20, y0=20, x1=20 + cw, y1=20 + ch, scale=480 / cw, out_size=(480, 640), geometry=geo)
+    out = nz.render_crop(src, plan)
+    ref = cv2.resize(np.ascontiguousarray(src[20:20 + ch, 20:20 + cw]), (480, 640), interpolation=cv2.INTER_AREA)
+    assert out.shape == ref.shape == (640, 480, 3)
+    diff = np.abs(out.astype(int) - ref.astype(int))
+    assert diff.mean() < 0.5, diff.mean()
+    # The edge lands on the same canvas column: the step in mean brightness along x is where INTER_AREA has it.
+    col = lambda im: int(np.argmin(np.diff(im.astype(float).mean(axis=(0, 2)))))
+    assert abs(col(out) - col(ref)) <= 1
