@@ -185,7 +185,31 @@ def test_other_institution_office_is_refused(campaign, school_class, make_studen
     assert c.get(reverse("fees:class", args=[campaign.code, school_class.pk])).status_code == 403
 
 
-def test_pages_in_english(office, campaign, school_class, make_student):
-    make_student()
-    r = office.get(reverse("fees:class", args=[campaign.code, school_class.pk]), HTTP_ACCEPT_LANGUAGE="en")
-    assert r.status_code == 200
+def test_refusal_shown_in_the_active_language(office, campaign, school_class, make_student):
+    a = make_student()
+    payment_record(campaign=campaign, students=[a], method="cash")
+    url = reverse("fees:class_record", args=[campaign.code, school_class.pk])
+    post = {"student": [a.pk], "method": "cash", "amount_yuan": "20"}
+    assert "Already paid in full" in office.post(url, post, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "以下学生已缴清" in office.post(url, post, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+
+
+def test_admin_lists_payments_read_only(office_user, campaign, make_student):
+    from tucai.campaigns.models import Institution
+    from tucai.fees.models import PaymentLine
+
+    office_user.is_staff = True
+    office_user.save()
+    p = payment_record(campaign=campaign, students=[make_student()], method="cash", reference="ADM-1")
+    c = client_for(office_user)
+    body = c.get("/admin/fees/payment/").content.decode()
+    assert "ADM-1" in body
+    page = c.get(f"/admin/fees/payment/{p.pk}/change/")
+    assert page.status_code == 200 and 'name="_save"' not in page.content.decode()   # view only
+    assert c.get("/admin/fees/payment/add/").status_code == 403
+    assert c.post(f"/admin/fees/payment/{p.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert Payment.objects.filter(pk=p.pk).exists() and PaymentLine.objects.filter(payment=p).count() == 1
+    # another institution's office staff do not see it
+    elsewhere = Institution.objects.create(code="other", name="别的学院")
+    stranger = make_user("office2", institution=elsewhere, role="office", is_staff=True)
+    assert "ADM-1" not in client_for(stranger).get("/admin/fees/payment/").content.decode()
