@@ -157,3 +157,27 @@ def test_other_paths_keep_the_full_stack(wsgi, operator_user, campaign, room, da
     status, _, _ = wsgi(reverse("capture:api_checkin"), body, {"Cookie": cookie})
     assert status == 403
     assert not CheckinScan.objects.filter(nonce="s").exists()
+
+
+def test_replayed_answer_brings_the_slot_in_the_same_query(wsgi, desk, coded, campaign, room, day):
+    """A retried submission (same nonce) answers from the recorded scan with one read, slot included."""
+    import datetime as dt
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tucai.campaigns.models import SlotAssignment, TimeSlot
+
+    _, text = desk
+    s, code = coded()
+    slot = TimeSlot.objects.create(campaign=campaign, room=room, date=day, start=dt.time(8), end=dt.time(9))
+    SlotAssignment.objects.create(slot=slot, school_class=s.school_class)
+    auth = {"Authorization": f"Desk {text}"}
+    first = wsgi(URL, {"code": code, "nonce": "rp"}, auth)[2]
+    with CaptureQueriesContext(connection) as q:
+        status, _, again = wsgi(URL, {"code": code, "nonce": "rp"}, auth)
+    assert status == 200 and again["replayed"] and again["number"] == first["number"]
+    assert again["student"]["slot"] == first["student"]["slot"] == {
+        "date": day.isoformat(), "start": "08:00", "end": "09:00", "room": str(room)}
+    reads = [x["sql"] for x in q.captured_queries if x["sql"].lstrip().upper().startswith("SELECT")]
+    assert not any(x.split(" FROM ")[1].startswith('"campaigns_slotassignment"') for x in reads if " FROM " in x), reads

@@ -143,7 +143,7 @@ def api_desk_checkin(request):
     :func:`api_checkin`; 401 with ``desk.token_*`` when the token is missing, forged, revoked,
     expired or its operator lost the right to check in."""
     try:
-        claims = desk_token_parse(header=request.headers.get("Authorization"))
+        claims = desk_token_parse(header=request.META.get("HTTP_AUTHORIZATION"))  # not .headers: builds them all
     except TucaiError as exc:
         return JsonResponse({"ok": False, "result": "error", **exc.as_dict(), "message": exc.message}, status=401)
     try:

@@ -126,7 +126,8 @@ def _fetchone(sql: str, params: dict):
         try:
             with connection.wrap_database_errors:
                 with psycopg.Cursor(raw) as cursor:
-                    cursor.execute(sql, params, prepare=True)
+                    # Binary results: ints, dates and timestamps load without text parsing.
+                    cursor.execute(sql, params, prepare=True, binary=True)
                     return cursor.fetchone()
         finally:
             if connection.queries_logged:  # seen by CaptureQueriesContext / DEBUG like any other query
@@ -151,7 +152,8 @@ def _outcome_from_scan(scan: CheckinScan, *, replayed: bool) -> CheckinOutcome:
 def _replay(nonce: str | None) -> CheckinOutcome | None:
     if not nonce:
         return None
-    scan = (CheckinScan.objects.select_related("ticket", "ticket__room", "student", "student__school_class")
+    scan = (CheckinScan.objects.select_related("ticket", "ticket__room", "student",
+                                               "student__school_class__assignment__slot__room")
             .filter(nonce=nonce).first())
     return _outcome_from_scan(scan, replayed=True) if scan is not None else None
 
