@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=30)
     ap.add_argument("--source", default="deepface_img30.jpg", help="frontal portrait in FACES_DIR/dev")
     ap.add_argument("--procs", type=int, default=os.cpu_count() or 1)
-    ap.add_argument("--cv-threads", type=int, default=1,
+    ap.add_argument("--cv-threads", type=int, default=0,
                     help="cv2.setNumThreads in each worker process (0: leave OpenCV's default)")
     args = ap.parse_args(argv)
     d = args.faces_dir or _faces_dir()
