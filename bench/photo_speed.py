@@ -1,12 +1,16 @@
 """How fast is check + normalise on a 24-megapixel camera JPEG?
 
     .venv/bin/python bench/photo_speed.py [FACES_DIR] [--runs 30] [--source deepface_img30.jpg] [--procs N]
+                                          [--cv-threads N]
 
 Builds a compliant portrait from a real frontal photo (person on the reference blue, CHSI geometry),
 upscales it to 4000×6000 with sensor-like noise and saves it as a quality-92 JPEG (what a camera
 delivers). Then, in one process with warm models, prints the median time of
 ``pipeline.process(..., normalize=True)`` next to the floor: decoding the same JPEG at reduced DCT
-scale plus encoding one 480×640 JPEG. Finally images/s with one process per core (multiprocessing).
+scale plus encoding one 480×640 JPEG, the time of each check (with the shared Context measurements it
+is the first to need, which are also timed alone), and finally images/s with one process per core
+(multiprocessing; ``--cv-threads`` sets OpenCV's threads in each worker). On a shared machine compare
+figures from one run (pipeline and floors are interleaved) and pin it: ``taskset -c 0 ... --procs 1``.
 Without FACES_DIR (../shared/faces) there is no real face to build from, and the script says so.
 """
 
@@ -67,6 +71,29 @@ def check_costs(data: bytes, runs: int) -> dict[str, list[float]]:
             t = time.perf_counter()
             r = check(ctx)
             costs.setdefault(r.id, []).append((time.perf_counter() - t) * 1000)
+    return costs
+
+
+# The shared lazy measurements of checks._base.Context, in the order the checks first need them.
+SHARED = ("roi", "roi_rgb", "roi_lab", "face_mask", "skin_lab", "window", "window_small", "window_lab", "grey")
+
+
+def shared_costs(data: bytes, runs: int) -> dict[str, list[float]]:
+    """Time (ms) of each shared Context measurement alone (its own work: what it depends on is computed
+    first, untimed), so a check's figure above can be split into its own work and the shared part."""
+    from tucai.photo import analysis, checks
+    from tucai.photo.decode import load
+    from tucai.photo.spec import get_profile
+
+    prof = get_profile("chsi")
+    a = analysis.analyse(load(data), prof)
+    costs: dict[str, list[float]] = {}
+    for _ in range(runs):
+        ctx = checks.Context(a=a, profile=prof)
+        for name in SHARED:
+            t = time.perf_counter()
+            getattr(ctx, name)
+            costs.setdefault(name, []).append((time.perf_counter() - t) * 1000)
     return costs
 
 
@@ -139,6 +166,9 @@ def main(argv: list[str] | None = None) -> int:
     total = sum(statistics.median(v) for v in costs.values())
     print(f"  checks (median ms, each with the shared measurements it is first to need; sum {total:.1f}): "
           + ", ".join(f"{k} {statistics.median(v):.2f}" for k, v in sorted(costs.items(), key=lambda kv: -statistics.median(kv[1]))))
+    shared = shared_costs(data, args.runs)
+    print("  shared Context measurements inside those (median ms): "
+          + ", ".join(f"{k} {statistics.median(v):.2f}" for k, v in shared.items()))
     n_each = max(4, args.runs // 2)
     t = time.perf_counter()
     with mp.get_context("spawn").Pool(args.procs) as pool:
