@@ -293,8 +293,8 @@ def render_crop(image_rgb: np.ndarray, plan: CropPlan) -> np.ndarray:
     W, H = plan.out_size
     if crop.shape[1] == W:
         out = crop.copy()
-    elif W < crop.shape[1] < 2 * W:
-        # The crop has the canvas aspect (a·k × b·k), so one factor serves both axes.
+    elif W < crop.shape[1] < 2 * W and H < crop.shape[0] <= 2 * H:
+        # Planned crops have the canvas aspect (a·k × b·k): both axes are only ever enlarged here.
         up = cv2.resize(crop, (2 * W, 2 * H), interpolation=cv2.INTER_LINEAR)
         out = cv2.resize(up, (W, H), interpolation=cv2.INTER_AREA)
     else:
