@@ -7,7 +7,9 @@ import io
 
 import openpyxl
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from tucai.accounts.models import Membership
@@ -213,3 +215,16 @@ def test_admin_lists_payments_read_only(office_user, campaign, make_student):
     elsewhere = Institution.objects.create(code="other", name="别的学院")
     stranger = make_user("office2", institution=elsewhere, role="office", is_staff=True)
     assert "ADM-1" not in client_for(stranger).get("/admin/fees/payment/").content.decode()
+
+
+def test_class_page_queries_do_not_grow_with_payments(office, campaign, school_class, make_student):
+    students = [make_student() for _ in range(3)]
+    url = reverse("fees:class", args=[campaign.code, school_class.pk])
+    payment_record(campaign=campaign, students=students[:1], method="cash")
+    with CaptureQueriesContext(connection) as one:
+        office.get(url)
+    for s in students[1:]:
+        payment_record(campaign=campaign, students=[s], method="cash")
+    with CaptureQueriesContext(connection) as three:
+        office.get(url)
+    assert len(three.captured_queries) == len(one.captured_queries)

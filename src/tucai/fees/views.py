@@ -100,7 +100,8 @@ def _class_render(request, campaign: Campaign, school_class: SchoolClass, *, for
         "row": summary["classes"][0], "can_record": _can_record(request, campaign),
         "form": form or _form_values(request, campaign) | {"payer_name": school_class.monitor.name
                                                            if school_class.monitor else ""},
-        "payments": selectors.payment_list(campaign=campaign, class_ids=[school_class.pk])[:50],
+        "payments": selectors.payment_list(campaign=campaign, class_ids=[school_class.pk]
+                                           ).prefetch_related("lines")[:50],
         "error": error}, status=400 if error else 200)
 
 
@@ -175,7 +176,8 @@ def student_page(request, code: str):
     return render(request, "fees/student.html", {
         **_base_context(campaign), "no": no, "student": student, "paid_fen": paid_fen, "owed_fen": owed_fen,
         "is_paid": student is not None and selectors.student_paid_status(student=student),
-        "payments": selectors.payment_list(campaign=campaign, student=student) if student else [],
+        "payments": selectors.payment_list(campaign=campaign, student=student).prefetch_related("lines")
+        if student else [],
         "form": form, "error": error, "can_record": _can_record(request, campaign)},
         status=400 if error and request.method == "POST" else 200)
 
