@@ -119,3 +119,15 @@ def test_sharp_photo_with_grain_passes():
     rgb, mask, g = synth.drawn_portrait()
     r, _ = run(grainy(rgb, 4), mask, g)
     assert r["sharpness"].ok is True, r["sharpness"].value
+
+
+def test_head_cut_off_at_the_top_does_not_break_head_cover():
+    # The student too high in the frame: the head top is outside the photo. The check must still answer
+    # (framing refuses the photo), not raise.
+    rgb, mask, g = synth.drawn_portrait()
+    cut = round(g.eye_y - 0.2 * g.face_width)
+    g2 = type(g)(crown_y=g.crown_y - cut, eye_y=g.eye_y - cut, eye_mid_x=g.eye_mid_x, face_left=g.face_left,
+                 face_right=g.face_right, chin_y=g.chin_y - cut)
+    r, _ = run(rgb[cut:], mask[cut:], g2)
+    assert r["head.cover"].ok in (True, False, None)
+    assert r["framing"].ok is False

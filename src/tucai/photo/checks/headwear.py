@@ -24,6 +24,9 @@ def _head_region(ctx: Context) -> tuple[np.ndarray, np.ndarray, float, float, fl
         f = min(1.0, HEAD_FACE_PX / max(fw, 1.0))
         size = (max(1, round((x1 - x0) * f)), max(1, round((y1 - y0) * f)))
         rgb, m = a.rgb[y0:y1, x0:x1], a.mask[y0:y1, x0:x1]
+        if rgb.size == 0:       # the head lies outside the photo (cut-off face): nothing to read
+            ctx.cache["head_region"] = (np.zeros((0, 0, 3), np.float32), np.zeros((0, 0), bool), 0.0, 0.0, f)
+            return ctx.cache["head_region"]
         if f < 1.0:
             rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
             m = cv2.resize(m, size, interpolation=cv2.INTER_NEAREST)
@@ -75,9 +78,9 @@ def head_cover_features(ctx: Context) -> dict | None:
     """Measures of the head region above the hairline.
 
     ``height``: (eye − crown) / (chin − eye); a hat raises the crown. ``unhair``: share of the head
-    top (person mask between crown and forehead) that is neither dark like hair nor like the skin
-    (bald heads, fair hair count as hair if they are not saturated). ``width``: widest extent of the
-    person mask just above the forehead / face width (brims, hoods)."""
+    top (person mask between crown and forehead) that is neither dark, nor scalp, nor like the
+    person's own hair beside the temples (:func:`hair_like`). ``width``: extent of the person mask
+    through the head just above the forehead / face width (brims, hoods)."""
     a = ctx.a
     g = a.geometry_local
     lm = a.landmarks
@@ -109,7 +112,8 @@ def head_cover_features(ctx: Context) -> dict | None:
 
 def temple_hair_lab(ctx: Context) -> np.ndarray | None:
     """Median L*a*b* of the hair beside the temples (person mask just outside the face oval, from the
-    brows up), or None where none shows (short or no hair, hood, turned head)."""
+    brows down to the eyes, skin-coloured pixels left out), or None where none shows (short or no
+    hair, turned head). A hood or headscarf shows there too: then it counts as "the hair"."""
     g = ctx.a.geometry_local
     fw = g.face_width
     brow = float(np.mean(ctx.a.landmarks[list(an.BROW_R + an.BROW_L), 1]))
