@@ -131,3 +131,44 @@ def test_head_cut_off_at_the_top_does_not_break_head_cover():
     r, _ = run(rgb[cut:], mask[cut:], g2)
     assert r["head.cover"].ok in (True, False, None)
     assert r["framing"].ok is False
+
+
+def lenses(rgb, g, transmission):
+    """Glasses whose lenses pass ``transmission`` (R, G, B factors) of the light: over the eyes and the
+    upper cheeks, as real lenses sit."""
+    img = rgb.astype(np.float32)
+    fw = g.face_width
+    m = np.zeros(rgb.shape[:2], np.uint8)
+    for s in (-1, 1):
+        centre = (round(g.eye_mid_x + s * 0.21 * fw), round(g.eye_y + 0.05 * fw))
+        cv2.ellipse(m, centre, (round(0.17 * fw), round(0.14 * fw)), 0, 0, 360, 1, -1)
+    img[m.astype(bool)] *= np.array(transmission, np.float32)
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def test_light_amber_lenses_are_tinted():
+    # A light amber lens hardly darkens (the old darkening score passes it) but turns the skin behind it
+    # yellow; the eyes stay visible, so eyes.open is still judged.
+    rgb, mask, g = synth.drawn_portrait()
+    r, _ = run(lenses(rgb, g, (1.0, 0.93, 0.62)), mask, g)
+    c = r["glasses.tinted"]
+    assert c.value["score"] <= CHSI.tint_max
+    assert c.ok is False and c.value["warm_hue_shift_deg"] > CHSI.tint_warm_shift_max_deg
+    assert r["eyes.open"].ok is not None
+
+
+@pytest.mark.parametrize("transmission", [(1.0, 1.0, 1.0), (0.92, 0.92, 0.92), (0.75, 0.72, 0.75)])
+def test_clear_lenses_and_under_eye_shadow_are_not_tinted(transmission):
+    # Clear lenses, a neutral shade, a darker, slightly purple under-eye area (dark circles): no yellow cast.
+    rgb, mask, g = synth.drawn_portrait()
+    r, _ = run(lenses(rgb, g, transmission), mask, g)
+    c = r["glasses.tinted"]
+    assert c.ok is True, c.value
+    assert c.value["warm_hue_shift_deg"] is not None and c.value["warm_hue_shift_deg"] <= CHSI.tint_warm_shift_max_deg
+
+
+def test_dark_sunglasses_are_tinted_and_hide_the_eyes():
+    rgb, mask, g = synth.drawn_portrait()
+    r, _ = run(lenses(rgb, g, (0.15, 0.15, 0.17)), mask, g)
+    assert r["glasses.tinted"].ok is False and r["glasses.tinted"].value["score"] > CHSI.tint_max
+    assert r["eyes.open"].ok is None

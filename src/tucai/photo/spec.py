@@ -98,6 +98,8 @@ class Profile:
     #   grain fools the Laplacian, not this)
     glare_max_fraction: float = 0.015        # share of near-white specular pixels in the eye regions
     tint_max: float = 0.85                   # under-eye darkening vs. cheeks + colour shift/40 (see checks/glasses)
+    tint_warm_shift_max_deg: float = 12.0    # hue turn towards yellow, lens area vs lower cheek (amber lenses);
+    #   dev set: bare/clear ≤ 9.1°, the light amber pair 16°
     min_source_face_width_px: int = 180      # the original must give at least 1:1 pixels for the face
     max_upscale: float = 1.0                 # TUCAI: output px per original px; >1 would invent detail
     head_cover_max: float = 0.5              # TUCAI heuristic score (checks/headwear.head_cover_score): 0.5 = over
@@ -166,7 +168,7 @@ SOURCES: dict[str, str] = {
     "shoulder_tilt_max_deg": "TUCAI", "exposure_face_l": "TUCAI", "clipped_max_fraction": "TUCAI",
     "contrast_min": "TUCAI", "lighting_balance_max": "TUCAI", "sharpness_min": "TUCAI",
     "sharpness_edge_blur_max_px": "TUCAI",
-    "glare_max_fraction": "TUCAI", "tint_max": "TUCAI", "min_source_face_width_px": "TUCAI",
+    "glare_max_fraction": "TUCAI", "tint_max": "TUCAI", "tint_warm_shift_max_deg": "TUCAI", "min_source_face_width_px": "TUCAI",
     "max_upscale": "TUCAI", "head_cover_max": "TUCAI", "face_score_min": "TUCAI", "face_short_score_min": "TUCAI",
     "face_tile_score_min": "TUCAI", "face_rel_size_min": "TUCAI", "face_confirm_score_min": "TUCAI",
     "face_edge_rows_min": "TUCAI", "face_edge_centre_max": "TUCAI", "face_person_visibility_min": "TUCAI",

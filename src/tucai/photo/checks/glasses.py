@@ -29,6 +29,44 @@ def lens_boxes(ctx: Context) -> list[tuple[int, int, int, int]]:
     return out
 
 
+NOSE_WING_R, NOSE_WING_L = 129, 358   # face-mesh points on the outer nose wings
+_HUE_CHROMA_MIN = 15.0   # C*ab below this the hue angle of skin is noise (grey light, beard, mask, B/W photo)
+
+
+def warm_hue_shift(ctx: Context) -> float | None:
+    """Hue rotation (degrees, + = towards yellow) of the middle of the lower lens area (well below the
+    eye, over the upper cheek) against the lower cheek beside the nose, below any lens.
+
+    Amber, yellow and brown lenses cast their colour on the skin behind them without darkening it
+    much; bare skin under the eyes is never yellower than the cheek (shadows and dark circles turn it
+    redder/bluer). None where either patch is too grey for a hue."""
+    lm = ctx.a.landmarks
+    h, w = ctx.a.rgb.shape[:2]
+    lens, cheek = [], []
+    for eye, wing, corner, contour in ((an.EYE_R, NOSE_WING_R, an.MOUTH_OUTER_R, an.CHEEK_R),
+                                       (an.EYE_L, NOSE_WING_L, an.MOUTH_OUTER_L, an.CHEEK_L)):
+        xo, xi = lm[eye["outer"], 0], lm[eye["inner"], 0]
+        ew = abs(xi - xo)
+        yb = float(np.mean(lm[list(eye["bottom"]), 1]))
+        x0, x1 = int(max(0, min(xo, xi) + 0.15 * ew)), int(min(w, max(xo, xi) - 0.15 * ew))
+        y0, y1 = int(max(0, yb + 0.25 * ew)), int(min(h, yb + 0.6 * ew))
+        yn, ym = float(lm[an.NOSE_TIP, 1]), float(lm[corner, 1])
+        xw, xc = float(lm[wing, 0]), float(lm[contour, 0])
+        c0, c1 = sorted((xw + 0.3 * (xc - xw), xw + 0.7 * (xc - xw)))
+        r0, r1 = yn + 0.2 * (ym - yn), ym
+        c0, c1, r0, r1 = int(max(0, c0)), int(min(w, c1)), int(max(0, r0)), int(min(h, r1))
+        if x1 - x0 < 2 or y1 - y0 < 2 or c1 - c0 < 2 or r1 - r0 < 2:
+            return None
+        lens.append(np.median(ctx.lab_at(x0, y0, x1, y1).reshape(-1, 3), axis=0))
+        cheek.append(np.median(ctx.lab_at(c0, r0, c1, r1).reshape(-1, 3), axis=0))
+    a_in, b_in = np.mean(lens, axis=0)[1:]
+    a_out, b_out = np.mean(cheek, axis=0)[1:]
+    if np.hypot(a_in, b_in) < _HUE_CHROMA_MIN or np.hypot(a_out, b_out) < _HUE_CHROMA_MIN:
+        return None
+    d = np.degrees(np.arctan2(b_in, a_in) - np.arctan2(b_out, a_out))
+    return float((d + 180) % 360 - 180)
+
+
 def tint_measure(ctx: Context) -> dict | None:
     """Lightness ratio and colour shift of the strip just below each eye (inside the lower half of a
     lens, where a tinted lens shows best and an uncovered face shows cheek-like skin) against the cheeks."""
@@ -55,19 +93,24 @@ def tint_measure(ctx: Context) -> dict | None:
 def check_tinted(ctx: Context) -> CheckResult:
     p = ctx.profile
     lim = p.tint_max
+    limits = {"score_max": p.tint_max, "warm_hue_shift_max_deg": p.tint_warm_shift_max_deg}
     fail = ("请摘下有色眼镜（不得佩戴有色镜片或美瞳）", "Remove tinted glasses (no tinted lenses or coloured contacts)")
     passed = ("未见有色镜片", "No tinted lenses")
     if not ctx.has_face:
-        return result("glasses.tinted", None, None, lim, fail=fail, passed=passed, unmeasured=NO_FACE, heuristic=True)
+        return result("glasses.tinted", None, None, limits, fail=fail, passed=passed, unmeasured=NO_FACE,
+                      heuristic=True)
     m = tint_measure(ctx)
     if m is None:
-        return result("glasses.tinted", None, None, lim, fail=fail, passed=passed, heuristic=True)
+        return result("glasses.tinted", None, None, limits, fail=fail, passed=passed, heuristic=True)
     # One score: darkening (1 − lightness ratio) plus the colour shift in C*ab / 40 (TUCAI, from the dev set:
     # dark sunglasses score ≥ 1.3, amber/purple tints ≥ 1.0, bare eyes ≤ 0.7).
     score = (1.0 - m["lightness_ratio"]) + m["colour_shift"] / 40.0
-    ok = score <= lim
-    ctx.cache["tinted"] = not ok
-    return result("glasses.tinted", ok, round(score, 3), lim, fail=fail, passed=passed, heuristic=True)
+    # Light amber/yellow lenses hardly darken: their colour cast on the skin behind them shows instead.
+    warm = warm_hue_shift(ctx)
+    ok = score <= lim and (warm is None or warm <= p.tint_warm_shift_max_deg)
+    ctx.cache["tinted"] = score > lim      # dark enough to hide the eyes (a light amber cast does not)
+    value = {"score": round(score, 3), "warm_hue_shift_deg": None if warm is None else round(warm, 1)}
+    return result("glasses.tinted", ok, value, limits, fail=fail, passed=passed, heuristic=True)
 
 
 def check_glare(ctx: Context) -> CheckResult:
