@@ -390,6 +390,9 @@ def main() -> int:
                TUCAI_SSL_REDIRECT="0", TUCAI_LOG_LEVEL="ERROR", TUCAI_SECRET_KEY=secrets.token_urlsafe(40),
                PYTHONPATH=str(REPO / "src"))
     pg_db = None
+    if not args.db:  # SQLite means SQLite, whatever the shell has set for the tests
+        env.pop("TUCAI_DATABASE_URL", None)
+        os.environ.pop("TUCAI_DATABASE_URL", None)
     env["TUCAI_DB_CONN_MAX_AGE"] = "0" if args.sqlite_per_request and not args.db else "600"
     if args.db:
         if not args.db.startswith("postgres"):

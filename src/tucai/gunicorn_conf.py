@@ -2,7 +2,8 @@
 
 Sized for the capture day on a small server (the check-in desks are the busiest clients: short
 JSON requests, each answered after two PostgreSQL round trips). Override with the environment:
-``TUCAI_BIND`` (127.0.0.1:8000), ``TUCAI_WORKERS`` (2 per CPU), ``TUCAI_THREADS`` (4),
+``TUCAI_BIND`` (127.0.0.1:8000), ``TUCAI_WORKERS`` (2 per CPU on PostgreSQL, 1 on SQLite),
+``TUCAI_THREADS`` (4),
 ``TUCAI_GIL_SWITCH_MS`` (1), or with gunicorn's own command-line options, which win.
 """
 
@@ -16,7 +17,11 @@ bind = os.environ.get("TUCAI_BIND", "127.0.0.1:8000")
 # request runs. Python runs one thread per process at a time (GIL), so CPUs are used through
 # processes: two per CPU keep both busy while the other waits for the database.
 worker_class = "gthread"
-workers = int(os.environ.get("TUCAI_WORKERS", str(2 * (os.cpu_count() or 1))))
+# SQLite (the embedded default) has one writer at a time: writers in one process queue on a lock
+# and wake at once (services.checkin), writers in different processes wait in SQLite's busy
+# handler, which sleeps in steps of up to 100 ms — so one process there.
+_sqlite = (os.environ.get("TUCAI_DATABASE_URL") or "sqlite:").startswith("sqlite")
+workers = int(os.environ.get("TUCAI_WORKERS", "1" if _sqlite else str(2 * (os.cpu_count() or 1))))
 # A few threads per process overlap the database round trips; more only queue on the GIL.
 threads = int(os.environ.get("TUCAI_THREADS", "4"))
 keepalive = 60  # seconds; a desk scans every few seconds to a minute and keeps its connection

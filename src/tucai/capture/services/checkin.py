@@ -246,6 +246,9 @@ def _allocate(scan_fields: dict, *, student, campaign, room, date, raw: str, war
     if connection.vendor == "postgresql":
         return _allocate_pg(scan_fields, student=student, campaign=campaign, room=room, date=date, raw=raw,
                             warnings=warnings)
+    if connection.vendor == "sqlite":
+        return _allocate_sqlite(scan_fields, student=student, campaign=campaign, room=room, date=date, raw=raw,
+                                warnings=warnings)
     with _writer(), transaction.atomic():
         counter, _ = TicketCounter.objects.select_for_update().get_or_create(campaign=campaign, room=room, date=date)
         number = counter.last_number + 1
@@ -316,7 +319,14 @@ def _allocate_pg(scan_fields: dict, *, student, campaign, room, date, raw: str, 
     # inside a caller's transaction (tests, batch jobs) a savepoint, so a conflict can be retried.
     with _one_statement():
         scan_id, ticket_id, number, queue_order = _fetchone(sql, params)
+    return _issued(scan_fields, student=student, campaign=campaign, room=room, date=date, raw=raw, warnings=warnings,
+                   now=now, scan_id=scan_id, ticket_id=ticket_id, number=number, queue_order=queue_order)
+
+
+def _issued(scan_fields: dict, *, student, campaign, room, date, raw: str, warnings: list, now, scan_id: int,
+            ticket_id: int, number: int, queue_order: int) -> CheckinOutcome:
     # The rows as they were written, without reading them back.
+    actor = scan_fields["actor"]
     ticket = Ticket(pk=ticket_id, campaign=campaign, room=room, date=date, number=number, student=student,
                     state=TicketState.WAITING, queue_order=queue_order, requeue_count=0, checked_in_at=now,
                     updated_at=now, raw_code=raw)
@@ -327,6 +337,56 @@ def _allocate_pg(scan_fields: dict, *, student, campaign, room, date, raw: str, 
                        actor_label=scan_fields["actor_label"], nonce=scan_fields["nonce"], created_at=now)
     scan._state.adding = False
     return CheckinOutcome(result=ScanResult.ISSUED, student=student, ticket=ticket, scan=scan, warnings=warnings)
+
+
+# SQLite (no INSERT inside WITH): the same three writes as three statements in one IMMEDIATE
+# transaction, which holds the database's write lock from its start — so the counter, the ticket
+# and the scan move together, and a failed ticket insert (the student checked in elsewhere this
+# instant) rolls the counter back: no gap.
+_SQLITE_COUNTER_SQL = """
+INSERT INTO {counter} (campaign_id, room_id, date, last_number) VALUES (%s, %s, %s, 1)
+ON CONFLICT (campaign_id, room_id, date) DO UPDATE SET last_number = last_number + 1
+RETURNING last_number
+"""
+_SQLITE_TICKET_SQL = """
+INSERT INTO {ticket} (campaign_id, room_id, date, number, student_id, state, queue_order, requeue_count,
+                      checked_in_at, updated_at, raw_code)
+SELECT %s, %s, %s, %s, %s, %s,
+       MAX(%s, (SELECT COALESCE(MAX(queue_order), 0) + 1 FROM {ticket}
+                WHERE campaign_id = %s AND room_id = %s AND date = %s)),
+       0, %s, %s, %s
+RETURNING id, queue_order
+"""
+_SQLITE_SCAN_SQL = """
+INSERT INTO {scan} (campaign_id, room_id, date, raw_code, code_kind, student_id, ticket_id, result, reason,
+                    warnings, desk, actor_id, actor_label, nonce, created_at)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, '', %s, %s, %s, %s, %s, %s)
+RETURNING id
+"""
+
+
+def _allocate_sqlite(scan_fields: dict, *, student, campaign, room, date, raw: str, warnings: list) -> CheckinOutcome:
+    tables = {"counter": TicketCounter._meta.db_table, "ticket": Ticket._meta.db_table,
+              "scan": CheckinScan._meta.db_table}
+    now = timezone.now()
+    ops = connection.ops
+    day, at = ops.adapt_datefield_value(date), ops.adapt_datetimefield_value(now)
+    actor = scan_fields["actor"]
+    with _writer(), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_SQLITE_COUNTER_SQL.format(**tables), [campaign.pk, room.pk, day])
+        (number,) = cursor.fetchone()
+        cursor.execute(_SQLITE_TICKET_SQL.format(**tables),
+                       [campaign.pk, room.pk, day, number, student.pk, TicketState.WAITING.value, number,
+                        campaign.pk, room.pk, day, at, at, raw])
+        ticket_id, queue_order = cursor.fetchone()
+        cursor.execute(_SQLITE_SCAN_SQL.format(**tables),
+                       [campaign.pk, room.pk, day, scan_fields["raw_code"], scan_fields["code_kind"], student.pk,
+                        ticket_id, ScanResult.ISSUED.value, json.dumps(warnings, ensure_ascii=False),
+                        scan_fields["desk"], actor.pk if actor is not None else None, scan_fields["actor_label"],
+                        scan_fields["nonce"], at])
+        (scan_id,) = cursor.fetchone()
+    return _issued(scan_fields, student=student, campaign=campaign, room=room, date=date, raw=raw, warnings=warnings,
+                   now=now, scan_id=scan_id, ticket_id=ticket_id, number=number, queue_order=queue_order)
 
 
 # --- the desk-token path: one query resolves the desk, the code, the student and today's ticket ---
