@@ -172,3 +172,30 @@ def test_dark_sunglasses_are_tinted_and_hide_the_eyes():
     r, _ = run(lenses(rgb, g, (0.15, 0.15, 0.17)), mask, g)
     assert r["glasses.tinted"].ok is False and r["glasses.tinted"].value["score"] > CHSI.tint_max
     assert r["eyes.open"].ok is None
+
+
+def test_background_judged_around_the_head_when_the_crop_shows_none():
+    # The student fills the whole crop (nothing of the backdrop would be in the photo), but the camera
+    # sees a cluttered scene beside them: judged there instead of "cannot be measured".
+    rgb, mask, g = synth.drawn_portrait()
+    h, w = mask.shape
+    canvas = synth.cluttered_background((3 * w, h))
+    canvas[:, w:2 * w] = rgb
+    full = np.zeros((h, 3 * w), np.float32)
+    full[:, w:2 * w] = 1.0                      # the person (a wide coat) covers the whole crop
+    g3 = type(g)(crown_y=g.crown_y, eye_y=g.eye_y, eye_mid_x=g.eye_mid_x + w, face_left=g.face_left + w,
+                 face_right=g.face_right + w, chin_y=g.chin_y)
+    r, _ = run(canvas, full, g3)
+    c = r["background.uniform"]
+    assert c.ok is False and c.value["area"] == "around_head", c.value
+    # A plain backdrop beside them passes the same way.
+    canvas[:, :w] = canvas[:, 2 * w:] = synth.BLUE
+    r, _ = run(canvas, full, g3)
+    assert r["background.uniform"].ok is True and r["background.uniform"].value["area"] == "around_head"
+    assert r["background.color"].ok is True
+
+
+def test_background_measured_on_the_crop_says_so():
+    rgb, mask, g = synth.drawn_portrait()
+    r, _ = run(rgb, mask, g)
+    assert r["background.uniform"].value["area"] == "crop" and r["background.color"].value["area"] == "crop"

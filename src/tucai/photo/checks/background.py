@@ -1,34 +1,58 @@
 """background.color (CIEDE2000 to the profile's allowed colours) and background.uniform
 (lightness spread, gradient between regions, texture). Measured on the part of the background that
-ends up in the cropped photo, away from the person's outline."""
+ends up in the cropped photo, away from the person's outline (around the head and shoulders where the
+crop shows too little of it; ``value["area"]`` says which)."""
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
 
-from tucai.photo.checks._base import NO_FACE, CheckResult, Context, ciede2000, result, rgb_to_lab
+from tucai.photo.checks._base import (NO_FACE, WINDOW_WIDTH, CheckResult, Context, ciede2000, result, rgb_to_lab,
+                                     to_lab)
 
+
+def _backdrop(ctx: Context, box: tuple[int, int, int, int], lab: np.ndarray, f: float) -> np.ndarray | None:
+    """Background pixels (bool, on ``lab``'s grid) of an analysis-px box, away from the person's outline;
+    None where too little shows to judge."""
+    x0, y0, x1, y1 = box
+    size = (lab.shape[1], lab.shape[0])
+    person = cv2.resize(ctx.a.mask[y0:y1, x0:x1], size, interpolation=cv2.INTER_LINEAR) > 0.1
+    # Stay clear of the outline (hair strands, matting halo).
+    k = max(3, round(0.06 * ctx.face_w * f)) | 1
+    person = cv2.dilate(person.astype(np.uint8), np.ones((k, k), np.uint8)).astype(bool)
+    bg = ~person
+    return bg if bg.sum() >= 0.03 * bg.size and bg.sum() >= 100 else None
 
 
 def background_pixels(ctx: Context) -> dict | None:
+    """The backdrop as it ends up in the cropped photo. Where the crop would show too little of it to
+    judge (the student fills the frame), the backdrop around the head and shoulders instead: that is
+    what stands behind the student and what the photographer has to fix."""
     if "bg" in ctx.cache:
         return ctx.cache["bg"]
     a = ctx.a
     win = ctx.window
     out = None
     if win is not None and a.mask is not None:
-        x0, y0, x1, y1 = win
-        small, f = ctx.window_small
-        size = (small.shape[1], small.shape[0])
-        lab = ctx.window_lab
-        person = cv2.resize(a.mask[y0:y1, x0:x1], size, interpolation=cv2.INTER_LINEAR) > 0.1
-        # Stay clear of the outline (hair strands, matting halo).
-        k = max(3, round(0.06 * ctx.face_w * f)) | 1
-        person = cv2.dilate(person.astype(np.uint8), np.ones((k, k), np.uint8)).astype(bool)
-        bg = ~person
-        if bg.sum() >= 0.03 * bg.size and bg.sum() >= 100:
-            out = {"lab": lab, "bg": bg}
+        bg = _backdrop(ctx, win, ctx.window_lab, ctx.window_small[1])
+        if bg is not None:
+            out = {"lab": ctx.window_lab, "bg": bg, "area": "crop"}
+        else:
+            g = a.geometry_local
+            h, w = a.mask.shape
+            fw = g.face_width
+            box = (int(max(0, g.centre_x - 1.6 * fw)), int(max(0, g.crown_y - 0.5 * fw)),
+                   int(min(w, g.centre_x + 1.6 * fw)), int(min(h, g.chin_y + 1.2 * fw)))
+            if box != tuple(win) and box[2] - box[0] >= 8 and box[3] - box[1] >= 8:
+                f = WINDOW_WIDTH / (box[2] - box[0])    # the same width as the crop's: texture is per px
+                small = cv2.resize(a.rgb[box[1]:box[3], box[0]:box[2]],
+                                   (WINDOW_WIDTH, max(8, round((box[3] - box[1]) * f))),
+                                   interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_LINEAR)
+                lab = to_lab(small)
+                bg = _backdrop(ctx, box, lab, f)
+                if bg is not None:
+                    out = {"lab": lab, "bg": bg, "area": "around_head"}
     ctx.cache["bg"] = out
     return out
 
@@ -60,7 +84,7 @@ def check_color(ctx: Context) -> CheckResult:
     name = min(dists, key=dists.get)
     ctx.cache["bg_name"] = name if dists[name] <= p.background_delta_e_max else None
     value = {"nearest": name, "delta_e": round(dists[name], 2),
-             "lab": [round(float(x), 1) for x in med]}
+             "lab": [round(float(x), 1) for x in med], "area": background_pixels(ctx)["area"]}
     return result("background.color", dists[name] <= p.background_delta_e_max, value, lim, fail=fail, passed=passed)
 
 
@@ -106,7 +130,7 @@ def check_uniform(ctx: Context) -> CheckResult:
     if f is None:
         return result("background.uniform", None, None, lim, fail=passed, passed=passed, heuristic=True, unmeasured=(
             "背景露出太少，无法测量", "Too little background visible: cannot be measured"))
-    value = {k: round(v, 2) for k, v in f.items()}
+    value = {k: round(v, 2) for k, v in f.items()} | {"area": background_pixels(ctx)["area"]}
     if f["texture"] > p.background_texture_max or f["chroma_spread"] > p.background_chroma_spread_max:
         fail = ("背景杂乱，请使用纯色背景布并清除背景中的物品",
                 "Cluttered background: use the plain backdrop, nothing behind the student")
