@@ -199,3 +199,27 @@ def test_background_measured_on_the_crop_says_so():
     rgb, mask, g = synth.drawn_portrait()
     r, _ = run(rgb, mask, g)
     assert r["background.uniform"].value["area"] == "crop" and r["background.color"].value["area"] == "crop"
+
+
+def test_tall_wide_hair_alone_is_no_head_cover():
+    # Big hair makes the head outline tall and wide, like a hat would: the outline alone never refuses.
+    rgb0, mask0, g0 = synth.drawn_portrait()
+    pad = 600                                     # room above the head for the hair
+    rgb = np.vstack([np.full((pad, rgb0.shape[1], 3), synth.BLUE, np.uint8), rgb0])
+    mask = np.vstack([np.zeros((pad, mask0.shape[1]), np.float32), mask0])
+    fw = g0.face_width
+    eye = g0.eye_y + pad
+    big = np.zeros(mask.shape, np.uint8)
+    cv2.ellipse(big, (round(g0.centre_x), round(eye - 0.45 * fw)), (round(0.95 * fw), round(1.2 * fw)), 0, 0, 360, 1, -1)
+    big[round(eye - 0.12 * fw):] = 0              # above the brows only
+    face_top = round(eye - 0.42 * fw)
+    hair = big.astype(bool) & (np.arange(mask.shape[0])[:, None] < face_top)
+    rgb[hair] = (35, 28, 24)
+    mask[big.astype(bool)] = 1.0
+    crown = float(np.flatnonzero(big.any(axis=1))[0])
+    g = type(g0)(crown_y=crown, eye_y=eye, eye_mid_x=g0.eye_mid_x, face_left=g0.face_left,
+                 face_right=g0.face_right, chin_y=g0.chin_y + pad)
+    r, ctx = run(rgb, mask, g)
+    f = head_cover_features(ctx)
+    assert f["height"] > 1.85 and f["width"] > 1.75          # both shape cues at their maximum
+    assert r["head.cover"].ok is True, r["head.cover"].value

@@ -103,7 +103,7 @@ class Profile:
     min_source_face_width_px: int = 180      # the original must give at least 1:1 pixels for the face
     max_upscale: float = 1.0                 # TUCAI: output px per original px; >1 would invent detail
     head_cover_max: float = 0.5              # TUCAI heuristic score (checks/headwear.head_cover_score): 0.5 = over
-    #   60 % of the head top unlike the person's hair or scalp; dev set: bare heads ≤ 0.46, non-dark hats ≥ 0.59
+    #   60 % of the head top unlike the person's hair or scalp; dev set: bare heads ≤ 0.48, non-dark hats ≥ 0.58
     # Face detection (TUCAI, tuned on ../shared/faces): a detection counts as a face when its score
     # reaches face_score_min and its box is at least face_rel_size_min × the largest face's width
     # (blurred crowds behind the subject are not "faces" of the photo).

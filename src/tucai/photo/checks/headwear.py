@@ -129,15 +129,17 @@ def temple_hair_lab(ctx: Context) -> np.ndarray | None:
     return np.median(np.concatenate(parts), axis=0)
 
 
-def head_cover_score(f: dict) -> float:
-    # Weighted evidence, each term 0..1 (TUCAI, tuned with bench/photo_eval.py).
+def head_cover_score(f: dict, *, limit: float) -> float:
+    """Weighted evidence (TUCAI, tuned with bench/photo_eval.py): the head top's colour (``unhair``) and
+    the head outline (tall: ``height``, wide above the forehead: ``width``). Big hair is tall and wide
+    too, so the outline alone stays below ``limit``: it takes some colour evidence on top to refuse."""
     s = 0.0
     if f["unhair"] is not None:
         s += 0.8 * f["unhair"]
-    s += 0.6 * float(np.clip((f["height"] - 1.35) / 0.5, 0, 1))
+    shape = 0.4 * float(np.clip((f["height"] - 1.35) / 0.5, 0, 1))
     if f["width"] is not None:
-        s += 0.4 * float(np.clip((f["width"] - 1.35) / 0.4, 0, 1))
-    return s
+        shape += 0.4 * float(np.clip((f["width"] - 1.35) / 0.4, 0, 1))
+    return s + min(shape, 0.9 * limit)
 
 
 def check_head_cover(ctx: Context) -> CheckResult:
@@ -149,7 +151,7 @@ def check_head_cover(ctx: Context) -> CheckResult:
     f = head_cover_features(ctx)
     if f is None:
         return result("head.cover", None, None, lim, fail=fail, passed=passed, heuristic=True)
-    v = head_cover_score(f)
+    v = head_cover_score(f, limit=lim)
     return result("head.cover", v <= lim, round(v, 3), lim, fail=fail, passed=passed, heuristic=True)
 
 
