@@ -14,6 +14,17 @@ FACES_DIR = Path(os.environ.get("TUCAI_FACES_DIR", REPO.parent / "shared" / "fac
 CHROMIUM = os.environ.get("TUCAI_CHROMIUM", "/usr/bin/chromium")
 
 
+@pytest.fixture(autouse=True)
+def _default_language():
+    """A request through LocaleMiddleware leaves its language active in the thread; put the default
+    (简体中文) back after every test so no test depends on the one before it."""
+    yield
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+
+
 @pytest.fixture(scope="session")
 def faces_dir() -> Path:
     """The labelled real portraits in ../shared/faces (skips where that folder is absent)."""

@@ -32,6 +32,10 @@ def _can_record(request, campaign: Campaign) -> bool:
     return user_can(user=request.user, institution_id=campaign.institution_id, perm="fees.record")
 
 
+def _can_void(request, campaign: Campaign) -> bool:
+    return user_can(user=request.user, institution_id=campaign.institution_id, perm="fees.void")
+
+
 def _form_values(request, campaign: Campaign) -> dict:
     """The payment fields every recording form shares, as typed (re-shown after an error)."""
     return {
@@ -82,7 +86,7 @@ def overview(request, code: str):
         return resp
     return render(request, "fees/overview.html", {
         **_base_context(campaign), "summary": selectors.class_fee_summary(campaign=campaign, class_ids=class_ids),
-        "class_scoped": class_ids is not None, "can_record": _can_record(request, campaign),
+        "class_scoped": class_ids is not None, "can_record": _can_record(request, campaign), "can_void": _can_void(request, campaign),
         "sheets": selectors.EXPORT_SHEETS})
 
 
@@ -97,7 +101,7 @@ def _class_render(request, campaign: Campaign, school_class: SchoolClass, *, for
     summary = selectors.class_fee_summary(campaign=campaign, class_ids=[school_class.pk])
     return render(request, "fees/class.html", {
         **_base_context(campaign), "school_class": school_class, "students": rows, "selected": selected,
-        "row": summary["classes"][0], "can_record": _can_record(request, campaign),
+        "row": summary["classes"][0], "can_record": _can_record(request, campaign), "can_void": _can_void(request, campaign),
         "form": form or _form_values(request, campaign) | {"payer_name": school_class.monitor.name
                                                            if school_class.monitor else ""},
         "payments": selectors.payment_list(campaign=campaign, class_ids=[school_class.pk]
@@ -178,7 +182,7 @@ def student_page(request, code: str):
         "is_paid": student is not None and selectors.student_paid_status(student=student),
         "payments": selectors.payment_list(campaign=campaign, student=student).prefetch_related("lines")
         if student else [],
-        "form": form, "error": error, "can_record": _can_record(request, campaign)},
+        "form": form, "error": error, "can_record": _can_record(request, campaign), "can_void": _can_void(request, campaign)},
         status=400 if error and request.method == "POST" else 200)
 
 
@@ -188,7 +192,7 @@ def payments(request, code: str):
     campaign = get_campaign_for(request, code, "campaign.view")
     class_ids = _scope(request, campaign)
     return render(request, "fees/payments.html", {
-        **_base_context(campaign), "class_scoped": class_ids is not None, "can_record": _can_record(request, campaign),
+        **_base_context(campaign), "class_scoped": class_ids is not None, "can_record": _can_record(request, campaign), "can_void": _can_void(request, campaign),
         "payments": selectors.payment_list(campaign=campaign, class_ids=class_ids).prefetch_related("lines")[:500]})
 
 
@@ -197,7 +201,7 @@ def payments(request, code: str):
 def payment_void(request, pk: int):
     payment = get_object_or_404(Payment.objects.select_related("campaign"), pk=pk)
     campaign = payment.campaign
-    if not _can_record(request, campaign):
+    if not _can_void(request, campaign):
         raise PermissionDenied
     try:
         services.payment_void(payment=payment, reason=request.POST.get("reason", ""), actor=request.user)

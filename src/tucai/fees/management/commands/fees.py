@@ -13,6 +13,7 @@ still owe (the 班长 pays after the head count); with ``--student`` only those 
 import json
 from pathlib import Path
 
+from django.utils import translation
 from django.core.management.base import BaseCommand, CommandError
 
 from tucai.campaigns.models import Campaign, SchoolClass, Student
@@ -27,11 +28,14 @@ LABEL = "cli"
 def _method(value: str) -> str:
     """A method code (cash, wechat, …) or its Chinese label (现金, 微信, …)."""
     value = (value or "").strip()
-    by_label = {str(label): code for code, label in PaymentMethod.choices}
+    by_label = {}
+    for lang in ("zh-hans", "en"):   # 现金 or Cash, whatever language the shell's command runs in
+        with translation.override(lang):
+            by_label.update({str(label).lower(): code for code, label in PaymentMethod.choices})
     if value.lower() in PaymentMethod.values:
         return value.lower()
-    if value in by_label:
-        return by_label[value]
+    if value.lower() in by_label:
+        return by_label[value.lower()]
     allowed = ", ".join(f"{c} ({lab})" for c, lab in PaymentMethod.choices)
     raise CommandError(f"未知的缴费方式 {value!r}；可用：{allowed}")
 
