@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from tucai.photo import analysis as an
-from tucai.photo.checks._base import NO_FACE, CheckResult, Context, result
+from tucai.photo.checks._base import NO_FACE, CheckResult, Context, result, to_lab
 
 
 def lens_boxes(ctx: Context) -> list[tuple[int, int, int, int]]:
@@ -31,6 +31,12 @@ def lens_boxes(ctx: Context) -> list[tuple[int, int, int, int]]:
 
 NOSE_WING_R, NOSE_WING_L = 129, 358   # face-mesh points on the outer nose wings
 _HUE_CHROMA_MIN = 15.0   # C*ab below this the hue angle of skin is noise (grey light, beard, mask, B/W photo)
+
+
+def _median_lab(ctx: Context, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
+    """Median L*a*b* of a patch, read on a grid of about 100 px per face width (a median needs no more)."""
+    step = max(1, int(ctx.face_w / 100))
+    return np.median(to_lab(ctx.a.rgb[y0:y1:step, x0:x1:step]).reshape(-1, 3), axis=0)
 
 
 def warm_hue_shift(ctx: Context) -> float | None:
@@ -57,8 +63,8 @@ def warm_hue_shift(ctx: Context) -> float | None:
         c0, c1, r0, r1 = int(max(0, c0)), int(min(w, c1)), int(max(0, r0)), int(min(h, r1))
         if x1 - x0 < 2 or y1 - y0 < 2 or c1 - c0 < 2 or r1 - r0 < 2:
             return None
-        lens.append(np.median(ctx.lab_at(x0, y0, x1, y1).reshape(-1, 3), axis=0))
-        cheek.append(np.median(ctx.lab_at(c0, r0, c1, r1).reshape(-1, 3), axis=0))
+        lens.append(_median_lab(ctx, x0, y0, x1, y1))
+        cheek.append(_median_lab(ctx, c0, r0, c1, r1))
     a_in, b_in = np.mean(lens, axis=0)[1:]
     a_out, b_out = np.mean(cheek, axis=0)[1:]
     if np.hypot(a_in, b_in) < _HUE_CHROMA_MIN or np.hypot(a_out, b_out) < _HUE_CHROMA_MIN:
