@@ -461,7 +461,8 @@ def main() -> int:
         # apart from the rest (WAL writer, checkpointer, other users' sessions).
         own_pg = bench_backends(args.db, pg_db) if pg_db else []
         pg_pids = [p for p in postgres_pids() if p not in own_pg] if pg_db else []
-        cpu0 = (cpu_seconds(server_pids), cpu_seconds(own_pg), time.process_time(), cpu_seconds(pg_pids))
+        other_pg0 = {p: cpu_seconds([p]) for p in pg_pids}
+        cpu0 = (cpu_seconds(server_pids), cpu_seconds(own_pg), time.process_time(), 0.0)
         load0 = os.getloadavg()
         stats = asyncio.run(drive(host, port, jobs, args.clients, args.duration, data["session"], data["campaign"],
                                   keepalive, desk_tokens))
@@ -469,8 +470,9 @@ def main() -> int:
         # Backends a worker thread opened during the run (its first request after the warm-up)
         # count in full: they did nothing before it.
         new_pg = [p for p in (bench_backends(args.db, pg_db) if pg_db else []) if p not in own_pg]
+        alive = set(postgres_pids())  # another user's session that ended took its CPU count with it
         cpu1 = (cpu_seconds(server_pids), cpu_seconds(own_pg) + cpu_seconds(new_pg), time.process_time(),
-                cpu_seconds(pg_pids))
+                sum(cpu_seconds([p]) - before for p, before in other_pg0.items() if p in alive))
         check = verify(data["campaign"])
         db = "PostgreSQL" if pg_db else ("SQLite, a connection per request" if args.sqlite_per_request
                                          else "SQLite, persistent connections")
