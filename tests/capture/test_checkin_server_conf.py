@@ -1,0 +1,38 @@
+"""gunicorn settings (tucai/gunicorn_conf.py): one process on SQLite (one writer at a time; writers
+in other processes would sleep in SQLite's busy handler), two per CPU on PostgreSQL, and the
+environment overrides them."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+
+def _conf(monkeypatch, **env):
+    for name in ("TUCAI_DATABASE_URL", "TUCAI_WORKERS", "TUCAI_THREADS", "TUCAI_GIL_SWITCH_MS"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    sys.modules.pop("tucai.gunicorn_conf", None)
+    return importlib.import_module("tucai.gunicorn_conf")
+
+
+def test_processes_follow_the_database(monkeypatch):
+    assert _conf(monkeypatch).workers == 1
+    assert _conf(monkeypatch, TUCAI_DATABASE_URL="sqlite:////tmp/x.sqlite3").workers == 1
+    pg = _conf(monkeypatch, TUCAI_DATABASE_URL="postgres://u@h:5432/tucai")
+    assert pg.workers == 2 * (os.cpu_count() or 1) and pg.threads == 4 and pg.worker_class == "gthread"
+
+
+def test_environment_overrides_and_switch_interval(monkeypatch):
+    conf = _conf(monkeypatch, TUCAI_DATABASE_URL="postgres://u@h/tucai", TUCAI_WORKERS="3", TUCAI_THREADS="2",
+                 TUCAI_GIL_SWITCH_MS="2")
+    assert (conf.workers, conf.threads) == (3, 2)
+    before = sys.getswitchinterval()
+    try:
+        conf.post_fork(None, None)
+        assert abs(sys.getswitchinterval() - 0.002) < 1e-9
+    finally:
+        sys.setswitchinterval(before)
+        sys.modules.pop("tucai.gunicorn_conf", None)
