@@ -262,5 +262,26 @@ def test_display_separates_campaigns_sharing_a_room(campaign, department, room, 
     assert re.findall(r'next-number" data-number="(\d+)"', only) == ["1", "2"]
     assert "serving-number called" not in only
     assert c.get(url, {"campaign": "x"}).status_code == 404
+    assert c.get(url, {"campaign": "9" * 30}).status_code == 404      # past 64 bits: not a 500
+    assert c.get(url, {"campaign": "-1"}).status_code == 404
     page = c.get(f"/capture/display/{room.pk}/{day.isoformat()}/", {"campaign": other.pk}).content.decode()
     assert f"board/?campaign={other.pk}" in page
+
+
+def test_display_board_queries_stay_few(campaign, room, day, make_student):
+    """Polled every second by every screen: the campaigns of a room's day are read with one DISTINCT
+    (not one row per ticket), plus two small queries per campaign."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tucai.capture import selectors
+    from tucai.capture.services.checkin import checkin_perform
+
+    for s in [make_student() for _ in range(5)]:
+        checkin_perform(campaign=campaign, room=room, date=day, student=s)
+    with CaptureQueriesContext(connection) as q:
+        board = selectors.queue_board(room=room, date=day)
+    assert [b["campaign_id"] for b in board["boards"]] == [campaign.pk]
+    distinct = next(x["sql"] for x in q.captured_queries if "DISTINCT" in x["sql"].upper())
+    assert "JOIN" not in distinct.upper() and "ORDER BY" not in distinct.upper()
+    assert len(q.captured_queries) <= 4

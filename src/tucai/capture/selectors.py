@@ -81,7 +81,9 @@ def queue_board(*, room, date: dt.date, campaign_id: int | None = None, next_cou
     tickets = Ticket.objects.filter(room=room, date=date)
     if campaign_id is not None:
         tickets = tickets.filter(campaign_id=campaign_id)
-    campaign_ids = sorted(set(tickets.values_list("campaign_id", flat=True).distinct()))
+    # order_by() drops Ticket.Meta.ordering, which would otherwise join and select its columns and
+    # defeat the DISTINCT (one row per ticket, every second).
+    campaign_ids = sorted(tickets.order_by().values_list("campaign_id", flat=True).distinct())
     if campaign_id is not None and not campaign_ids:
         campaign_ids = [campaign_id]
     names = dict(Campaign.objects.filter(pk__in=campaign_ids).values_list("pk", "name"))

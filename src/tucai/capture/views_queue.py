@@ -115,7 +115,7 @@ def _campaign_param(request) -> int | None:
     if raw in (None, ""):
         return None
     value = _int(raw)
-    if value is None:
+    if value is None or not 0 < value < 2**63:   # SQLite refuses integers past 64 bits (OverflowError)
         raise Http404("bad campaign")
     return value
 
