@@ -262,7 +262,7 @@ async def drive(host: str, port: int, jobs: list, clients: int, duration: float,
     results: dict[str, int] = {}
     deadline = time.perf_counter() + duration
 
-    async def one(conn, job):
+    async def one(conn, job, mine: list):
         token, room, nonce = job
         if desk_tokens:  # the desk page's way: campaign, room and day are inside the token
             body = json.dumps({"code": token, "nonce": nonce}).encode()
@@ -294,6 +294,7 @@ async def drive(host: str, port: int, jobs: list, clients: int, duration: float,
                 close = True
         payload = await reader.readexactly(length) if length else await reader.read()
         latencies.append(time.perf_counter() - t0)
+        mine.append(latencies[-1])
         parts = status_line.split(b" ", 2)
         status = parts[1].decode() if len(parts) > 1 else "EOF"
         statuses[status] = statuses.get(status, 0) + 1
@@ -307,17 +308,21 @@ async def drive(host: str, port: int, jobs: list, clients: int, duration: float,
             return None
         return conn
 
+    per_desk: list[float] = []  # each desk's mean latency: unequal when server processes' shares are
+
     async def client() -> None:
-        conn = None
+        conn, mine = None, []
         while not queue.empty() and time.perf_counter() < deadline:
             job = queue.get_nowait()
             try:
-                conn = await one(conn, job)
+                conn = await one(conn, job, mine)
             except (OSError, asyncio.IncompleteReadError) as exc:
                 statuses[type(exc).__name__] = statuses.get(type(exc).__name__, 0) + 1
                 conn = None
         if conn is not None:
             conn[1].close()
+        if mine:
+            per_desk.append(statistics.fmean(mine))
 
     t0 = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(clients)))
@@ -329,6 +334,7 @@ async def drive(host: str, port: int, jobs: list, clients: int, duration: float,
         "p99_ms": 1000 * lat[min(len(lat) - 1, int(len(lat) * 0.99))] if lat else None,
         "mean_ms": 1000 * statistics.fmean(lat) if lat else None,
         "statuses": statuses, "results": results,
+        "desk_mean_ms": (1000 * min(per_desk), 1000 * max(per_desk)) if per_desk else None,
     }
 
 
@@ -484,6 +490,8 @@ def main() -> int:
         print(f"requests: {stats['requests']} in {stats['wall_s']:.2f} s → {stats['per_s']:.0f} check-ins/s; "
               f"latency p50 {stats['p50_ms']:.1f} ms, p99 {stats['p99_ms']:.1f} ms, mean {stats['mean_ms']:.1f} ms")
         print(f"HTTP statuses: {stats['statuses']}; results: {stats['results']}")
+        if stats["desk_mean_ms"]:
+            print("mean latency per desk: from {:.1f} to {:.1f} ms".format(*stats["desk_mean_ms"]))
         n = max(1, stats["requests"])
         server_ms, pg_ms, client_ms, other_pg_ms = ((b - a) * 1000 / n for a, b in zip(cpu0, cpu1))
         print(f"machine load average (1/5/15 min) before: {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}, "

@@ -3,7 +3,7 @@
 Sized for the capture day on a small server (the check-in desks are the busiest clients: short
 JSON requests, each answered after two PostgreSQL round trips). Override with the environment:
 ``TUCAI_BIND`` (127.0.0.1:8000), ``TUCAI_WORKERS`` (2 per CPU on PostgreSQL, 1 on SQLite),
-``TUCAI_THREADS`` (4),
+``TUCAI_THREADS`` (4), ``TUCAI_KEEPALIVE`` (60 s; 0 closes each connection after its answer),
 ``TUCAI_GIL_SWITCH_MS`` (1), or with gunicorn's own command-line options, which win.
 """
 
@@ -24,7 +24,11 @@ _sqlite = (os.environ.get("TUCAI_DATABASE_URL") or "sqlite:").startswith("sqlite
 workers = int(os.environ.get("TUCAI_WORKERS", "1" if _sqlite else str(2 * (os.cpu_count() or 1))))
 # A few threads per process overlap the database round trips; more only queue on the GIL.
 threads = int(os.environ.get("TUCAI_THREADS", "4"))
-keepalive = 60  # seconds; a desk scans every few seconds to a minute and keeps its connection
+# A desk keeps its connection between scans (no TCP set-up per scan). Kept-alive connections stay
+# with the process that accepted them, so with few desks the processes' shares can be unequal
+# (the bench prints each desk's mean latency); 0 makes every request go to whichever process
+# accepts first (as behind a reverse proxy without upstream keep-alive), at a connection per scan.
+keepalive = int(os.environ.get("TUCAI_KEEPALIVE", "60"))  # seconds
 backlog = 2048
 # Import Django once in the master: workers fork ready (shared memory, a broken app fails at start).
 preload_app = True
