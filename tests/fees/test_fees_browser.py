@@ -29,18 +29,29 @@ def test_office_records_class_collection(browser, live_server, artifacts_dir, se
     school_class = campaign.classes.order_by("name").first()
     students = list(selectors.student_fee_rows(campaign=campaign, class_ids=[school_class.pk]))
     assert len(students) >= 2
-    absent = students[0]
+    absent, part = students[0], students[1]
+    # a part-payer (15 of 20 元 paid) is preselected and counted for what they still owe
+    from tucai.fees.services import payment_record
+    payment_record(campaign=campaign, students=[part], method="cash", amount_fen_each=1500)
+    owed_part = campaign.fee_per_student_fen - 1500
 
     page = browser.new_page(viewport={"width": 1280, "height": 1000}, locale="zh-CN")
     browser_login(page, live_server.url, "cashier", next_path=f"/fees/c/{campaign.code}/class/{school_class.pk}/")
     page.wait_for_selector("#class-collection")
     boxes = page.locator('#fee-students input[type=checkbox]')
     assert boxes.count() == len(students)
-    assert all(boxes.nth(i).is_checked() for i in range(boxes.count()))   # nobody has paid yet
+    assert all(boxes.nth(i).is_checked() for i in range(boxes.count()))   # nobody has paid in full yet
     page.uncheck(f'input[aria-label="{absent.student_no}"]')
     # the running total the cashier checks against the cash counted (display only)
     assert page.inner_text("#collect-total .n") == str(len(students) - 1)
-    assert page.inner_text("#collect-total .t") == f"{campaign.fee_per_student_fen * (len(students) - 1) / 100:.2f}"
+    assert page.inner_text("#collect-total .t") == f"{(campaign.fee_per_student_fen * (len(students) - 2) + owed_part) / 100:.2f}"
+    # the page's parser agrees with the server's (money.yuan_to_fen): full-width digits from a Chinese IME
+    # are read after NFKC, other scripts' digits are not an amount
+    page.fill('input[name=amount_yuan]', "１２．５")
+    assert page.inner_text("#collect-total .t") == f"{(1250 * (len(students) - 2) + min(1250, owed_part)) / 100:.2f}"
+    page.fill('input[name=amount_yuan]', "٢٠")
+    assert page.inner_text("#collect-total .t") == "—"
+    page.fill('input[name=amount_yuan]', "20")
     page.select_option('select[name=method]', "wechat")
     page.fill('input[name=reference]', "WX-BROWSER-1")
     page.click('#class-collection button')

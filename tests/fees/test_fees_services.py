@@ -61,9 +61,13 @@ def test_zero_fee_campaign_everyone_paid(campaign, make_student):
     s.campaign.refresh_from_db()
     assert selectors.student_paid_status(student=s)
     assert selectors.students_paid(campaign=campaign, student_ids=[s.pk]) == {s.pk: True}
-    with pytest.raises(TucaiError) as exc:  # the default amount (the fee, 0) is not a payment
-        payment_record(campaign=campaign, students=[s], method="cash")
-    assert exc.value.code == "fees.amount_invalid"
+    # Nobody owes anything: every payment, with the default amount (0) or an explicit one, even with
+    # allow_extra, is refused with its own code (not "already paid", not "amount invalid").
+    for kw in ({}, {"amount_fen_each": 2000}, {"amount_fen_each": 2000, "allow_extra": True}):
+        with pytest.raises(TucaiError) as exc:
+            payment_record(campaign=campaign, students=[s], method="cash", **kw)
+        assert exc.value.code == "fees.no_fee"
+    assert not Payment.objects.exists()
 
 
 @pytest.mark.parametrize("amount", [0, -100, 12.5, True])
@@ -107,13 +111,19 @@ def test_same_reference_different_content_conflicts(campaign, make_student):
     with pytest.raises(TucaiError) as exc:
         payment_record(campaign=campaign, students=[a], method="alipay", reference="WX123")
     assert exc.value.code == "fees.reference_conflict"
-    payment_void(payment=p, reason="退款")
-    with pytest.raises(TucaiError) as exc:  # a voided payment's receipt number is not reused
-        payment_record(campaign=campaign, students=[a], method="wechat", reference="WX123")
-    assert exc.value.code == "fees.reference_conflict" and exc.value.details["voided"] is True
+    payment_void(payment=p, reason="记错金额")
+    # After a void the real transaction number is entered again on the corrected payment (a new one, not
+    # the voided payment handed back), and then it is taken again.
+    again = payment_record(campaign=campaign, students=[a], method="wechat", reference="WX123")
+    assert again.created and again.pk != p.pk and again.state == PaymentState.RECORDED
+    assert payment_record(campaign=campaign, students=[a], method="wechat", reference="WX123").pk == again.pk
+    with pytest.raises(TucaiError) as exc:
+        payment_record(campaign=campaign, students=[b], method="wechat", reference="WX123")
+    assert exc.value.code == "fees.reference_conflict" and exc.value.details["payment_id"] == again.pk
+    assert Payment.objects.filter(reference="WX123").count() == 2
     # blank references never collide
-    payment_record(campaign=campaign, students=[a], method="cash")
-    payment_record(campaign=campaign, students=[b], method="cash")
+    payment_record(campaign=campaign, students=[b], method="cash", amount_fen_each=500)
+    payment_record(campaign=campaign, students=[b], method="cash", amount_fen_each=500)
     assert Payment.objects.filter(reference="").count() == 2
 
 

@@ -46,6 +46,9 @@ class Payment(models.Model):
     method = models.CharField(_("缴费方式"), max_length=20, choices=PaymentMethod.choices, default=PaymentMethod.CASH)
     payer_name = models.CharField(_("交款人"), max_length=100, blank=True, help_text=_("如班长姓名"))
     reference = models.CharField(_("收据号 / 交易号"), max_length=100, blank=True)
+    # A one-time token put in each rendered form: a double click or a browser retry of the same form comes back
+    # with the same token and gets the payment already recorded, even when no receipt number was typed.
+    form_token = models.CharField(_("表单令牌"), max_length=64, blank=True, editable=False)
     total_fen = models.PositiveIntegerField(_("合计（分）"))
     received_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                     related_name="+", verbose_name=_("收款人"))
@@ -61,9 +64,15 @@ class Payment(models.Model):
         verbose_name_plural = _("缴费记录")
         ordering = ["-received_at", "-id"]
         constraints = [
-            # A receipt / transaction number is entered once per campaign; blank means "none given".
-            models.UniqueConstraint(fields=["campaign", "reference"], condition=~models.Q(reference=""),
-                                    name="uniq_payment_reference"),
+            # A receipt / transaction number is entered once per campaign; blank means "none given". Only among
+            # recorded payments: after a void (wrong class, wrong amount) the real number is used again.
+            models.UniqueConstraint(fields=["campaign", "reference"],
+                                    condition=~models.Q(reference="") & models.Q(state=PaymentState.RECORDED),
+                                    name="uniq_payment_reference_recorded"),
+            # One payment per rendered form, voided or not: a replay of a form whose payment was voided since
+            # must not record it again.
+            models.UniqueConstraint(fields=["campaign", "form_token"], condition=~models.Q(form_token=""),
+                                    name="uniq_payment_form_token"),
             models.CheckConstraint(condition=models.Q(total_fen__gt=0), name="payment_total_positive"),
             models.CheckConstraint(
                 condition=(models.Q(state=PaymentState.VOIDED, voided_at__isnull=False)

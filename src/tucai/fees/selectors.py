@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db.models import IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models import (BooleanField, Count, Exists, ExpressionWrapper, F, IntegerField, OuterRef, Q, QuerySet,
+                              Subquery, Sum, Value)
+from django.utils import timezone
 from django.db.models.functions import Coalesce
 
 from tucai.campaigns.models import Campaign, SchoolClass, Student, StudentStatus
@@ -109,13 +111,25 @@ def class_unpaid_students(*, campaign: Campaign, class_ids: Iterable[int] | None
 def payment_list(*, campaign: Campaign, class_ids: Iterable[int] | None = None,
                  student: Student | None = None) -> QuerySet[Payment]:
     """Payments of the campaign, newest first; limited to classes (their collections and their students'
-    individual payments) or to one student's payments."""
+    individual payments) or to one student's payments.
+
+    Each payment carries ``line_count`` (students it covers), ``shown_count`` and ``shown_fen`` (its lines in
+    ``class_ids``; all of them without a class limit) and ``partial`` (it also covers students outside
+    ``class_ids``): a monitor sees only their own class's part of a payment that spans classes."""
     qs = Payment.objects.filter(campaign=campaign).select_related("school_class", "received_by", "voided_by")
+    lines = PaymentLine.objects.filter(payment=OuterRef("pk")).order_by().values("payment")
+    shown = lines
     if class_ids is not None:
         ids = list(class_ids)
-        qs = qs.filter(lines__student__school_class_id__in=ids).distinct()
+        shown = lines.filter(student__school_class_id__in=ids)
+        qs = qs.filter(Exists(shown))
     if student is not None:
-        qs = qs.filter(lines__student=student).distinct()
+        qs = qs.filter(Exists(lines.filter(student=student)))
+    qs = qs.annotate(
+        line_count=Subquery(lines.annotate(n=Count("pk")).values("n"), output_field=IntegerField()),
+        shown_count=Subquery(shown.annotate(n=Count("pk")).values("n"), output_field=IntegerField()),
+        shown_fen=Subquery(shown.annotate(s=Sum("amount_fen")).values("s"), output_field=IntegerField()),
+    ).annotate(partial=ExpressionWrapper(Q(shown_count__lt=F("line_count")), output_field=BooleanField()))
     return qs.order_by("-received_at", "-pk")
 
 
@@ -155,10 +169,13 @@ def payment_export_sheets(*, campaign: Campaign, class_ids: Iterable[int] | None
                  "已缴清" if fee == 0 or s.paid_fen >= fee else "未缴清"]
                 for s in student_fee_rows(campaign=campaign, class_ids=ids)]
     payments = []
-    for p in payment_list(campaign=campaign, class_ids=ids).prefetch_related("lines"):
-        payments.append([p.pk, p.received_at.isoformat(timespec="seconds"), p.school_class.name if p.school_class else "",
-                         p.get_method_display(), p.payer_name, p.reference, len(p.lines.all()),
-                         fen_to_yuan(p.total_fen), p.get_state_display(), p.void_reason])
+    for p in payment_list(campaign=campaign, class_ids=ids):
+        # Local time, as the pages show it (the database keeps UTC). A payment that also covers other
+        # classes shows only the scoped classes' students and money, without the payer and reference.
+        payments.append([p.pk, timezone.localtime(p.received_at).strftime("%Y-%m-%d %H:%M:%S"),
+                         p.school_class.name if p.school_class else "", p.get_method_display(),
+                         "" if p.partial else p.payer_name, "" if p.partial else p.reference, p.shown_count,
+                         fen_to_yuan(p.shown_fen), p.get_state_display(), p.void_reason])
     return [
         ("班级汇总", ["学院", "班级", "人数", "已缴清", "未缴清", "应收（元）", "已收（元）"], classes),
         ("学生明细", ["学号", "姓名", "班级", "应缴（元）", "已缴（元）", "状态"], students),

@@ -7,7 +7,9 @@
     tucai fees export --campaign demo-2024 fees.xlsx|fees.csv [--sheet 学生明细]
 
 ``record --class`` without ``--student`` records the class collection for the class's students who
-still owe (the 班长 pays after the head count); with ``--student`` only those students.
+still owe (the 班长 pays after the head count); with ``--student`` only those students. A class collection
+charges each student what they still owe, at most ``--amount-yuan``; without ``--class`` a payment that would
+take a student past the fee is refused unless ``--allow-extra``.
 """
 
 import json
@@ -113,7 +115,9 @@ class Command(BaseCommand):
             raise CommandError("请用 --class 或 --student 指定缴费的学生")
         payment = services.payment_record(
             campaign=camp, students=students, method=method, amount_fen_each=amount, school_class=school_class,
-            payer_name=payer, reference=reference, note=note, actor_label=LABEL, allow_extra=allow_extra)
+            payer_name=payer, reference=reference, note=note, actor_label=LABEL, allow_extra=allow_extra,
+            # a class collection charges each student what they still owe (at most the amount), like the page
+            up_to_owed=school_class is not None)
         verb = "已入账" if payment.created else "收据号已入账，未重复记录："
         self.stdout.write(self.style.SUCCESS(
             f"{verb} 缴费记录 #{payment.pk}：{payment.lines.count()} 人，合计 {fen_to_yuan(payment.total_fen)} 元"))
