@@ -278,6 +278,7 @@ async def drive(host: str, port: int, jobs: list, clients: int, duration: float,
         t0 = time.perf_counter()
         if conn is None:
             conn = await asyncio.open_connection(host, port)
+            opened[0] += 1
         reader, writer = conn
         writer.write(head + body)
         await writer.drain()
@@ -308,6 +309,7 @@ async def drive(host: str, port: int, jobs: list, clients: int, duration: float,
             return None
         return conn
 
+    opened = [0]  # TCP connections the desks opened (one each, unless the server closes them)
     per_desk: list[float] = []  # each desk's mean latency: unequal when server processes' shares are
 
     async def client() -> None:
@@ -335,6 +337,7 @@ async def drive(host: str, port: int, jobs: list, clients: int, duration: float,
         "mean_ms": 1000 * statistics.fmean(lat) if lat else None,
         "statuses": statuses, "results": results,
         "desk_mean_ms": (1000 * min(per_desk), 1000 * max(per_desk)) if per_desk else None,
+        "connections": opened[0],
     }
 
 
@@ -491,7 +494,8 @@ def main() -> int:
               f"latency p50 {stats['p50_ms']:.1f} ms, p99 {stats['p99_ms']:.1f} ms, mean {stats['mean_ms']:.1f} ms")
         print(f"HTTP statuses: {stats['statuses']}; results: {stats['results']}")
         if stats["desk_mean_ms"]:
-            print("mean latency per desk: from {:.1f} to {:.1f} ms".format(*stats["desk_mean_ms"]))
+            print("mean latency per desk: from {:.1f} to {:.1f} ms; {} connections opened".format(
+                *stats["desk_mean_ms"], stats["connections"]))
         n = max(1, stats["requests"])
         server_ms, pg_ms, client_ms, other_pg_ms = ((b - a) * 1000 / n for a, b in zip(cpu0, cpu1))
         print(f"machine load average (1/5/15 min) before: {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}, "
