@@ -70,3 +70,26 @@ def test_same_reference_at_once_is_recorded_once(campaign, make_student):
             assert isinstance(r, Payment) and r.pk == winner.pk   # the identical ones all get it back
         else:
             assert r == "fees.reference_conflict"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_same_form_token_at_once_is_recorded_once(campaign, school_class, make_student):
+    """A double (or sextuple) click with no receipt number: the form token records it once."""
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrency test needs PostgreSQL (set TUCAI_DATABASE_URL=postgres://...)")
+    a, b, c = make_student(), make_student(), make_student()
+    clicks = [lambda: payment_record(campaign=campaign, students=[a, b], method="cash", school_class=school_class,
+                                     amount_fen_each=1000, form_token="form-token-1")] * 6
+    # the same token with other students (not serialised by the student locks): the unique token must refuse it
+    odd = [lambda: payment_record(campaign=campaign, students=[c], method="cash", amount_fen_each=1000,
+                                  form_token="form-token-1")]
+    results = _parallel(clicks + odd)
+    winner = Payment.objects.get(form_token="form-token-1")
+    assert Payment.objects.count() == 1
+    if winner.lines.filter(student=c).exists():
+        assert all(r == "fees.form_reused" for r in results[:6]) and results[6].pk == winner.pk
+    else:
+        assert all(isinstance(r, Payment) and r.pk == winner.pk for r in results[:6])
+        assert results[6] == "fees.form_reused"
+    assert PaymentLine.objects.filter(student=a).count() <= 1
