@@ -140,3 +140,65 @@ def test_render_crop_shrink_matches_area_averaging(factor):
     # The edge lands on the same canvas column: the step in mean brightness along x is where INTER_AREA has it.
     col = lambda im: int(np.argmin(np.diff(im.astype(float).mean(axis=(0, 2)))))
     assert abs(col(out) - col(ref)) <= 1
+
+
+@pytest.mark.parametrize("size", [(240, 250), (240, 180), (120, 160), (240, 100)])
+def test_window_shrink_matches_area_averaging(size):
+    """``_base.shrink`` (the window copy the background/contrast checks read): the 2:1 path when both
+    axes shrink by less than 2, the same image as a direct INTER_AREA within a fraction of a grey level,
+    edges in place; plain INTER_AREA otherwise ((120, 160), (240, 100): an axis shrinks by 2 or more)."""
+    rng = np.random.default_rng(3)
+    src = cv2.GaussianBlur(rng.integers(0, 256, (280, 435, 3), dtype=np.uint8), (0, 0), 1.2)
+    src[:, 250:] //= 2
+    view = src[:, 5:]                                              # a strided crop view, as the Context passes
+    out = _base.shrink(view, size)
+    ref = cv2.resize(np.ascontiguousarray(view), size, interpolation=cv2.INTER_AREA)
+    assert out.shape == ref.shape == (size[1], size[0], 3)
+    diff = np.abs(out.astype(int) - ref.astype(int))
+    assert diff.mean() < 0.5, diff.mean()
+    col = lambda im: int(np.argmin(np.diff(im.astype(float).mean(axis=(0, 2)))))
+    assert abs(col(out) - col(ref)) <= 1
+    if not (size[0] < view.shape[1] < 2 * size[0] and size[1] < view.shape[0] < 2 * size[1]):
+        assert np.array_equal(out, ref)                            # outside the 2:1 path: INTER_AREA itself
+
+
+def _crown_tops_by_walking(band: np.ndarray, y_fore: int) -> list[int]:
+    """The plain per-column walk up from the forehead row that ``analysis._crown`` vectorises."""
+    tops = []
+    for j in range(band.shape[1]):
+        col = band[:, j]
+        if not col[-1]:
+            continue
+        run = 0
+        while run < col.size and col[col.size - 1 - run]:
+            run += 1
+        tops.append(y_fore - run + 1)
+    return tops
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_crown_equals_the_per_column_walk(seed):
+    """The crown (10th percentile of the columns' mask tops) from the vectorised walk equals the plain
+    loop's, with holes in the hair, columns off at the forehead and columns on up to the top edge."""
+    from tucai.photo import analysis as an
+
+    rng = np.random.default_rng(seed)
+    h, w = 300, 240
+    mask = np.zeros((h, w), np.float32)
+    yy, xx = np.mgrid[0:h, 0:w]
+    mask[(xx - 120) ** 2 / 90 ** 2 + (yy - 170) ** 2 / 130 ** 2 <= 1] = 0.9      # the head
+    mask[rng.random((h, w)) < 0.02] = 0.0                                         # holes
+    mask[:, 60:70] = 0.0                                                          # columns off
+    if seed % 2:
+        mask[:40, 100:140] = 0.95                                                 # hair up to the top edge
+    lm = np.zeros((478, 3))
+    lm[an.FOREHEAD, :2] = (120, 120)
+    lm[an.CHIN, :2] = (120, 280)
+    lm[an.IRIS_R, :2], lm[an.IRIS_L, :2] = (95, 170), (145, 170)
+    fw = 200.0
+    crown, from_mask, cut = an._crown(mask, lm, fw)
+    y_fore, x0, x1 = 120, int(120 - 0.3 * fw), int(120 + 0.3 * fw)
+    tops = _crown_tops_by_walking(mask[: y_fore + 1, x0:x1] > 0.5, y_fore)
+    assert from_mask and tops
+    assert crown == float(np.percentile(tops, 10))
+    assert cut == (crown <= 1.0)

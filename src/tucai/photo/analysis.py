@@ -373,7 +373,8 @@ def _mesh_on_crop(rgb: np.ndarray, face: Face, m: _Models) -> np.ndarray | None:
     if not res.multi_face_landmarks:
         return None
     cs = crop.shape[1]
-    lm = np.array([(p.x * cs, p.y * cs, p.z * cs) for p in res.multi_face_landmarks[0].landmark], np.float64)
+    lm = np.array([(p.x, p.y, p.z) for p in res.multi_face_landmarks[0].landmark], np.float64)
+    lm *= cs
     lm /= f
     lm[:, 0] += x0
     lm[:, 1] += y0
@@ -435,17 +436,12 @@ def _crown(mask: np.ndarray | None, lm: np.ndarray, fw: float) -> tuple[float, b
     band = mask[: y_fore + 1, x0:x1] > 0.5
     if not band[-1].any():
         return fallback, False, fallback < 0
-    # For each column: walk up from the forehead while the mask stays on.
-    tops = []
-    for j in range(band.shape[1]):
-        col = band[:, j]
-        if not col[-1]:
-            continue
-        off = np.flatnonzero(~col[::-1])
-        run = off[0] if off.size else col.size
-        tops.append(y_fore - run + 1)
-    if not tops:
-        return fallback, False, fallback < 0
+    # For each column on at the forehead: walk up while the mask stays on (the run of True from the
+    # bottom row: the first False seen from below, or the whole column).
+    up = band[::-1, band[-1]]
+    off = ~up
+    run = np.where(off.any(axis=0), off.argmax(axis=0), up.shape[0])
+    tops = y_fore - run + 1
     crown = float(np.percentile(tops, 10))
     # A crown far above the face is a segmentation error (hat tops are allowed: head.cover judges those).
     if crown < top_lm - 1.2 * (chin - top_lm):
