@@ -38,6 +38,73 @@ def _analyse_rgb(rgb: np.ndarray, profile: Profile = CHSI):
     return analysis.analyse(d, profile)
 
 
+def clean_person_alpha(alpha: np.ndarray, *, seed_xy: tuple[float, float], face_width: float,
+                       chin_y: float) -> np.ndarray:
+    """A hard (0/1, float32) person mask from a soft segmentation: the part over 0.5 joined to the face
+    (``seed_xy``); beside the head only within 4 % of ``face_width`` of the confident (> 0.9) region.
+
+    Pasted as is, half-confident pixels become translucent smudges on the blue, which the background
+    checks rightly see, and pieces not joined to the person (a logo) are not the person. Around the
+    head segmentation is sure of the outline, so a wide half-confident zone there is something else (a
+    statue behind the ear, a wall's glow); below the chin a dark suit on a dark backdrop is itself only
+    half-confident, so there the 0.5 cut is kept. The edge is feathered again after scaling."""
+    hard = alpha > 0.5
+    core = (alpha > 0.9).astype(np.uint8)
+    if core.any():
+        dist = cv2.distanceTransform(1 - core, cv2.DIST_L2, 3)
+        head_zone = np.zeros_like(hard)
+        head_zone[: max(0, int(chin_y + 0.2 * face_width))] = True
+        hard &= ~head_zone | (dist <= max(2.0, 0.04 * face_width))
+    n, labels = cv2.connectedComponents(hard.astype(np.uint8), connectivity=8)
+    if n <= 2:
+        return hard.astype(np.float32)
+    x, y = (int(np.clip(round(v), 0, lim - 1)) for v, lim in zip(seed_xy, (alpha.shape[1], alpha.shape[0])))
+    pick = labels[y, x]
+    if pick == 0:           # the seed fell in a gap of the mask: the largest component is the person
+        pick = 1 + int(np.argmax(np.bincount(labels.ravel())[1:]))
+    return (labels == pick).astype(np.float32)
+
+
+def _smooth_fill(values: np.ndarray, weight: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    """Gaussian-blurred ``values·weight`` and ``weight`` at ``sigma`` (on a reduced copy for big sigmas)."""
+    f = max(1.0, sigma / 4)
+    h, w = weight.shape
+    if f > 1.5:
+        size = (max(1, round(w / f)), max(1, round(h / f)))
+        v = cv2.resize(values * weight[..., None], size, interpolation=cv2.INTER_AREA)
+        ws = cv2.resize(weight, size, interpolation=cv2.INTER_AREA)
+        v, ws = cv2.GaussianBlur(v, (0, 0), sigma / f), cv2.GaussianBlur(ws, (0, 0), sigma / f)
+        return (cv2.resize(v, (w, h), interpolation=cv2.INTER_LINEAR),
+                cv2.resize(ws, (w, h), interpolation=cv2.INTER_LINEAR))
+    return cv2.GaussianBlur(values * weight[..., None], (0, 0), sigma), cv2.GaussianBlur(weight, (0, 0), sigma)
+
+
+def person_colours(rgb: np.ndarray, hard: np.ndarray, *, edge_px: float) -> np.ndarray:
+    """``rgb`` with the pixels within ``edge_px`` inside the person's edge, and those just outside it,
+    replaced by the colour of the person's nearby interior (normalised convolution at growing scales).
+
+    The soft edge of a composite must mix the person's colour with the NEW background only; the source
+    pixels at the edge already hold the old backdrop (a yellow wall gives a yellow halo on the blue).
+    Pixels out of reach of the widest pass (16 × ``edge_px``) keep their colour: a composite gives
+    them no weight."""
+    r = max(1, int(math.ceil(edge_px)))
+    inner = cv2.erode(hard.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
+    if not inner.any():
+        return rgb.copy()
+    w = inner.astype(np.float32)
+    src = rgb.astype(np.float32)
+    out = src.copy()
+    todo = inner == 0
+    sigma = float(r)
+    while todo.any() and sigma <= 16 * r:
+        cs, ws = _smooth_fill(src, w, sigma)
+        got = todo & (ws > 1e-3)
+        out[got] = cs[got] / ws[got][:, None]
+        todo &= ~got
+        sigma *= 2
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
 def compliant_portrait(src_rgb: np.ndarray, *, size: tuple[int, int] = (1080, 1360), background=BLUE,
                        margin: float = 0.06, face_width_out: float = 240.0, eye_y_out: float = 250.0,
                        profile: Profile = CHSI) -> tuple[np.ndarray, np.ndarray]:
@@ -45,13 +112,22 @@ def compliant_portrait(src_rgb: np.ndarray, *, size: tuple[int, int] = (1080, 13
 
     The 480×640 frame is a 3:4 region of the canvas, ``margin`` × its width in from the left, right and
     top edges (room for the normaliser to crop), in which the face is ``face_width_out`` wide (at 480
-    px) with the eyes at ``eye_y_out``. Returns (rgb uint8, person alpha float32), both ``size`` (w, h).
+    px) with the eyes at ``eye_y_out`` — lower, and the face narrower, where high hair would otherwise
+    put the crown above the middle of its band (as a photographer frames such a head). Returns (rgb
+    uint8, person alpha float32), both ``size`` (w, h).
     Below the source picture the clothing is extended by edge replication (portraits end at the chest)."""
     a = _analyse_rgb(src_rgb, profile)
     if a.geometry_local is None:
         raise ValueError("no single face with landmarks in the source portrait")
     g = a.geometry_local
-    alpha = person_mask(src_rgb)
+    # Keep the crown at or below the middle of its band and the eyes 10 px inside theirs (measurement
+    # noise), narrowing the face (not below its band + 10 px) where the crown-to-eye height needs it.
+    crown_eye = max(g.eye_y - g.crown_y, 1.0) / g.face_width          # in face widths
+    eye_max, crown_min = profile.eye_y.hi - 10, profile.crown_y.mid
+    face_width_out = max(min(face_width_out, (eye_max - crown_min) / crown_eye), profile.face_width.lo + 10)
+    eye_y_out = min(max(eye_y_out, crown_min + crown_eye * face_width_out), eye_max)
+    hard = clean_person_alpha(person_mask(src_rgb), seed_xy=(g.centre_x, (g.eye_y + g.chin_y) / 2),
+                              face_width=g.face_width, chin_y=g.chin_y)
     W, H = size
     frame_w = W / (1 + 2 * margin)
     fx0, fy0 = margin * frame_w, margin * frame_w
@@ -61,14 +137,21 @@ def compliant_portrait(src_rgb: np.ndarray, *, size: tuple[int, int] = (1080, 13
     ty = fy0 + eye_y_out * px - g.eye_y * k
     M = np.array([[k, 0, tx], [0, k, ty]], np.float64)
     interp = cv2.INTER_AREA if k < 1 else cv2.INTER_CUBIC
+    # The edge is feathered over about one source pixel (at least one canvas pixel) after scaling: as
+    # soft as the person's own edge in the scaled picture, no softer.
+    feather = max(1.0, 0.6 * k)
     # Extend the source downward only (the chest continues below the picture); beyond its other edges
     # there is no person (alpha 0), so nothing is smeared sideways or upward.
     extra = int(math.ceil(H / k))
     src_ext = cv2.copyMakeBorder(src_rgb, 0, extra, 0, 0, cv2.BORDER_REPLICATE)
-    al_ext = cv2.copyMakeBorder(alpha, 0, extra, 0, 0, cv2.BORDER_REPLICATE)
+    al_ext = cv2.copyMakeBorder(hard, 0, extra, 0, 0, cv2.BORDER_REPLICATE)
     person = cv2.warpAffine(src_ext, M, (W, H), flags=interp, borderMode=cv2.BORDER_REPLICATE)
-    al = cv2.warpAffine(al_ext, M, (W, H), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-    return composite(person, np.clip(al, 0, 1), background), np.clip(al, 0, 1)
+    hard_c = cv2.warpAffine(al_ext, M, (W, H), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                            borderValue=0) > 0.5
+    # Edge colours from the interior, over the scaled source edge's blur (~k px) and the feather's reach.
+    person = person_colours(person, hard_c, edge_px=max(k, 2.5 * feather))
+    al = np.clip(cv2.GaussianBlur(hard_c.astype(np.float32), (0, 0), feather), 0, 1)
+    return composite(person, al, background), al
 
 
 def composite(person: np.ndarray, alpha: np.ndarray, background) -> np.ndarray:
