@@ -86,8 +86,12 @@ def check_shoulders(ctx: Context) -> CheckResult:
     h, w = a.mask.shape
     fw = g.face_width
     win = ctx.window or (0, 0, w, h)
-    y_from = int(max(0, g.chin_y))
-    sides = []
+    # Outlines are read from the mouth line down, not from the chin: a shoulder raised (or nearer the
+    # camera) can reach above the chin and must not be clipped there. An outline already at the mouth
+    # line 0.75 face widths out is no shoulder, even a shrugged one: hair falling over the shoulder, a
+    # collar or hood. Those columns are left out; a side with too few left cannot be measured.
+    y_from = int(max(0, g.chin_y - 0.3 * fw))
+    sides, hidden = [], False
     # Each side: the mask's top edge over a band of columns 0.75–1.05 face widths out (inside the photo),
     # summarised by its median height (one strand of hair on a shoulder does not tilt it).
     for sign in (-1, 1):
@@ -96,12 +100,18 @@ def check_shoulders(ctx: Context) -> CheckResult:
         tops = []
         for x in xs:
             idx = np.flatnonzero(a.mask[y_from:, x] > 0.5)
-            if idx.size and y_from + idx[0] < h - 2:
+            if idx.size and idx[0] == 0:
+                hidden = True
+            elif idx.size and y_from + idx[0] < h - 2:
                 tops.append((x, y_from + idx[0]))
         if len(tops) < 3:
             break
         t = np.array(tops, float)
         sides.append((float(np.median(t[:, 0])), float(np.median(t[:, 1]))))
+    if len(sides) < 2 and hidden:
+        return result("shoulders.level", None, None, lim, fail=fail, passed=passed, heuristic=True, unmeasured=(
+            "头发或衣领遮住肩部，无法测量（请把头发拢到肩后）",
+            "Hair or a collar hides a shoulder: cannot be measured (put the hair behind the shoulders)"))
     if len(sides) < 2:
         return result("shoulders.level", None, None, lim, fail=fail, passed=passed, heuristic=True, unmeasured=(
             "画面中看不到双肩，无法测量", "Both shoulders not visible: cannot be measured"))
