@@ -173,8 +173,12 @@ def main(argv: list[str] | None = None) -> int:
     # CPU time of this process (all its threads): wall time on a shared core also counts the waits for
     # it; CPU time does not (a busy sibling hyperthread or cache still slows both).
     cm, c8, cd = (statistics.median(v) for v in (cpu_times, cpu8, cpu_den))
+    # Per-run ratios pair each pipeline run with the floors run right after it (the same phase of the
+    # other load on the machine): steadier than the ratio of medians when that load changes.
+    cr8 = statistics.median(t / f for t, f in zip(cpu_times, cpu8))
+    crd = statistics.median(t / f for t, f in zip(cpu_times, cpu_den))
     print(f"CPU time (process_time, no waits for the core): check + normalise {cm:.1f} ms; floor A {c8:.1f} ms "
-          f"→ {cm / c8:.2f}×; floor B {cd:.1f} ms → {cm / cd:.2f}×")
+          f"→ {cm / c8:.2f}× (per-run {cr8:.2f}×); floor B {cd:.1f} ms → {cm / cd:.2f}× (per-run {crd:.2f}×)")
     costs = check_costs(data, args.runs)
     total = sum(statistics.median(v) for v in costs.values())
     print(f"  checks (median ms, each with the shared measurements it is first to need; sum {total:.1f}): "
