@@ -91,6 +91,28 @@ def test_a_shoulder_raised_above_the_chin_is_measured_not_clipped(drawn):
     assert c.ok is False and abs(c.value - expected) < 1.0, (c.value, expected)
 
 
+# --- lighting.balance ----------------------------------------------------------------------------
+
+def lighting(rgb, mask, g):
+    results, _ = checks.run_checks(synth.drawn_analysis(rgb, mask, g), CHSI)
+    return next(c for c in results if c.id == "lighting.balance")
+
+
+def test_hair_over_part_of_a_cheek_is_not_a_shadow(drawn):
+    rgb, mask, g = drawn
+    fw = g.face_width
+    img = rgb.copy()
+    # The drawn right cheek patch spans 0.18–0.30 face widths left of the centre; hair falling along
+    # the side of the face covers its outer 60 % (over half its pixels: the median would be hair).
+    x0, x1 = int(g.centre_x - 0.31 * fw), int(g.centre_x - (0.30 - 0.6 * 0.12) * fw)
+    img[:, x0:x1] = (35, 28, 24)
+    c = lighting(img, mask, g)
+    assert c.ok is True, c.value
+    # A shadow over that whole side still fails.
+    c = lighting(synth.half_shadow(np.ascontiguousarray(img[:, ::-1]), g.centre_x, 0.3)[:, ::-1], mask, g)
+    assert c.ok is False and c.value > CHSI.lighting_balance_max, c.value
+
+
 # --- rebuilt from real photos ---------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", ["compreface_personD-img1.jpg", "compreface_einstein.jpg"])

@@ -91,7 +91,8 @@ class Profile:
     exposure_face_l: Band = Band(35.0, 85.0)  # mean L* of the face skin
     clipped_max_fraction: float = 0.02       # share of face pixels blown out or crushed
     contrast_min: float = 40.0               # L* p98 − p2 over the cropped photo (washed-out, hazy pictures)
-    lighting_balance_max: float = 0.3        # |L(left half) − L(right half)| / L(face)
+    lighting_balance_max: float = 0.3        # |L*(right cheek) − L*(left cheek)| / median L*(face), each cheek
+    # by its 70th percentile; 0.3 ≈ a 2:1 (one stop) left/right light ratio at face L* 55
     sharpness_min: float = 44.0              # variance of Laplacian on the face, face ≤ 240 px wide (never upscaled)
     sharpness_edge_blur_max_px: float = 1.65  # blur σ of the face's strongest edges, same scale (checks/sharpness);
     #   dev set: in-focus ≤ 1.54 px, soft scans/video frames 1.60–1.90 px (the 1.60 one also fails the Laplacian;
