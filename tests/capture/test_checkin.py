@@ -150,4 +150,8 @@ def test_slot_warnings(campaign, room, day, make_student, school_class, institut
     assert slot_warnings(student=s, room=room2, date=day, now=ontime) == []
     assert [w["code"] for w in slot_warnings(student=s, room=room2, date=day + dt.timedelta(days=1))] == [
         "slot.wrong_day"]
-    assert student_paid_status(s) is None
+    assert student_paid_status(s) is False            # the ledger holds nothing for this student yet
+    from tucai.fees.services import payment_record
+
+    payment_record(campaign=campaign, students=[s], method="cash")
+    assert student_paid_status(s) is True

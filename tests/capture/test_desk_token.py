@@ -297,3 +297,22 @@ def test_64_parallel_desk_checkins_one_number_each_no_gaps(campaign, room, day, 
         numbers = sorted(t.number for t in tickets if t.room_id == r.pk)
         assert numbers == list(range(1, len(numbers) + 1)), numbers
     assert CheckinScan.objects.filter(campaign=campaign).count() == len(by_nonce)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_paid_status_comes_with_the_lookup(desk, coded, campaign):
+    """The desk shows whether the fee is paid (the ledger, tucai.fees) without another round trip."""
+    from tucai.fees.services import payment_record, payment_void
+
+    _, text = desk
+    unpaid_s, unpaid_code = coded()
+    paid_s, paid_code = coded()
+    payment = payment_record(campaign=campaign, students=[paid_s], method="cash")
+    post(text, {"code": coded()[1]})  # prepares the statements
+    with CaptureQueriesContext(connection) as q:
+        _, paid = post(text, {"code": paid_code})
+    assert paid["student"]["paid"] is True
+    assert not any("fees_" in x["sql"] and "capture_desktoken" not in x["sql"] for x in q.captured_queries)
+    assert post(text, {"code": unpaid_code})[1]["student"]["paid"] is False
+    payment_void(payment=payment, reason="记错学生", actor=None)
+    assert post(text, {"code": paid_code})[1]["student"]["paid"] is False   # a repeat scan reads it again

@@ -110,7 +110,7 @@ def test_api_checkin_json_and_masking(campaign, room, day, make_student, operato
     data = r.json()
     assert r.status_code == 200 and data["result"] == "issued" and data["number"] == 1
     assert data["student"]["doc_number"] == s.masked_doc_number != s.doc_number
-    assert data["student"]["paid"] is None and "html" in data and "未知" in data["html"]
+    assert data["student"]["paid"] is False and "html" in data and "未缴" in data["html"]
     assert [w["code"] for w in data["warnings"]] == ["slot.none"]
     # Retry with the same nonce: same answer, no new row.
     r2 = _api(c, {**base, "code": token, "nonce": "n-1"})

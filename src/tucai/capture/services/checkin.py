@@ -23,6 +23,7 @@ from tucai.campaigns.models import Student, StudentStatus
 from tucai.capture.models import CheckinScan, CodeKind, ScanResult, Ticket, TicketCounter, TicketState
 from tucai.capture.services.codes import CodeResolution, code_resolve
 from tucai.core.errors import TucaiError
+from tucai.fees.models import PaymentState
 
 # Reason codes a desk shows for a refused scan (stable: tests, logs and the JSON API use them).
 REASONS: dict[str, tuple[str, str]] = {
@@ -39,10 +40,14 @@ EARLY_GRACE = dt.timedelta(minutes=30)
 
 
 def student_paid_status(student: Student) -> bool | None:
-    """Whether the student's fee is paid. No fee model yet: None means 未知/unknown.
+    """Whether the student's fee is paid (the fee ledger, ``tucai.fees``). The desk's check-in reads it
+    in its one lookup query and leaves it on the student (``_paid``); other paths ask the ledger."""
+    cached = getattr(student, "_paid", None)
+    if cached is not None:
+        return cached
+    from tucai.fees.selectors import student_paid_status as ledger_paid
 
-    The fees app replaces this hook later; the desk shows None as “未知”."""
-    return None
+    return ledger_paid(student=student)
 
 
 @dataclass
@@ -401,8 +406,9 @@ def _cols(model, alias: str) -> list[str]:
 
 def _lookup_sql() -> str:
     from tucai.accounts.models import Membership, User
-    from tucai.campaigns.models import Room, SchoolClass, SlotAssignment, TimeSlot
+    from tucai.campaigns.models import Campaign, Room, SchoolClass, SlotAssignment, TimeSlot
     from tucai.capture.models import CaptureCode, DeskToken
+    from tucai.fees.models import Payment, PaymentLine
 
     t = lambda m: m._meta.db_table  # noqa: E731
     select = ", ".join([*_cols(CaptureCode, "cc"), *_cols(Student, "s"), *_cols(SchoolClass, "sc"),
@@ -420,6 +426,10 @@ SELECT
   d.user_id, d.desk,
   EXISTS (SELECT 1 FROM {t(Ticket)} td WHERE td.campaign_id = %(campaign)s AND td.student_id = %(student)s
           AND td.state = %(done)s),
+  -- paid or not, for the desk: the campaign's fee and what the ledger holds for the student
+  (SELECT cp.fee_per_student_fen FROM {t(Campaign)} cp WHERE cp.id = %(campaign)s),
+  (SELECT COALESCE(SUM(pl.amount_fen), 0) FROM {t(PaymentLine)} pl JOIN {t(Payment)} py ON py.id = pl.payment_id
+    WHERE pl.student_id = %(student)s AND py.campaign_id = %(campaign)s AND py.state = %(recorded)s),
   {select}
 FROM {t(Room)} dr
 LEFT JOIN {t(DeskToken)} d ON d.id = %(desk)s AND d.campaign_id = %(campaign)s AND d.room_id = dr.id
@@ -528,7 +538,8 @@ def checkin_perform_desk(*, claims, raw_code: str | None = None, student_id: int
     params = {"desk": claims.token_id, "campaign": claims.campaign_id, "room": claims.room_id,
               "date": connection.ops.adapt_datefield_value(claims.date),
               "now": connection.ops.adapt_datetimefield_value(now or timezone.now()), "done": TicketState.DONE.value,
-              "student": parsed.student_id if parsed else None, "version": parsed.version if parsed else None}
+              "student": parsed.student_id if parsed else None, "version": parsed.version if parsed else None,
+              "recorded": PaymentState.RECORDED.value}
     row = _fetchone(sql, params)
     access = row[0] if row is not None else None
     if not access:
@@ -536,7 +547,10 @@ def checkin_perform_desk(*, claims, raw_code: str | None = None, student_id: int
                           "The desk token is revoked or expired, or its operator may not check in")
     # The desk's own name for itself (editable on the page) or the one it was opened with.
     user_id, desk_label, any_done = row[1], (desk or row[2] or "")[:40], bool(row[3])
-    code, student, school_class, assignment, slot, slot_room, today, room = _instances(row[4:], plan)
+    fee_fen, paid_fen = row[4], int(row[5] or 0)
+    code, student, school_class, assignment, slot, slot_room, today, room = _instances(row[6:], plan)
+    if student is not None:
+        student._paid = not fee_fen or paid_fen >= fee_fen
     if today is not None and today.room_id == room.pk:
         today.room = room
     actor = User(pk=user_id)
