@@ -45,6 +45,21 @@ def require(*, user: User, institution_id: int, perm: str) -> None:
         raise PermissionDenied()
 
 
+def user_class_scope(*, user: User, campaign, perm: str) -> frozenset[int] | None:
+    """Which classes of ``campaign`` ``user`` may follow: ``None`` for all of them (holders of ``perm``),
+    the classes a monitor (班长) looks after (``progress.view_class`` and their memberships' class), or
+    :class:`PermissionDenied`. A monitor chases their own classmates, not other classes' names."""
+    if user_can(user=user, institution_id=campaign.institution_id, perm=perm):
+        return None
+    if user_can(user=user, institution_id=campaign.institution_id, perm="progress.view_class"):
+        ids = frozenset(Membership.objects.filter(
+            user=user, institution_id=campaign.institution_id, role=Role.MONITOR,
+            school_class__campaign=campaign).values_list("school_class_id", flat=True))
+        if ids:
+            return ids
+    raise PermissionDenied()
+
+
 def user_sees_full_id(*, user: User, institution_id: int) -> bool:
     """Operators of the capture unit see ID numbers masked; office staff see them whole."""
     return user_can(user=user, institution_id=institution_id, perm="student.view_full_id")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -12,7 +11,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
 from tucai.campaigns.views import get_campaign_for
-from tucai.accounts.selectors import user_can, user_sees_full_id
+from tucai.accounts.selectors import user_sees_full_id
 from tucai.campaigns.models import Campaign, SchoolClass, Student
 from tucai.capture import selectors
 from tucai.capture.models import CaptureCode

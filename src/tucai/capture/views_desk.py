@@ -17,7 +17,6 @@ from django.views.decorators.http import require_GET, require_POST
 
 from tucai.accounts.selectors import PERMISSIONS, user_can, user_roles, user_sees_full_id
 from tucai.campaigns.models import Campaign, Room, Student
-from tucai.capture import selectors
 from tucai.capture.services import codes as code_services
 from tucai.capture.models import DeskToken
 from tucai.capture.services.checkin import (CheckinOutcome, DeskRefused, checkin_perform, checkin_perform_desk,

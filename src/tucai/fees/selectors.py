@@ -134,21 +134,10 @@ def payment_list(*, campaign: Campaign, class_ids: Iterable[int] | None = None,
 
 
 def fees_class_scope(*, user, campaign: Campaign) -> frozenset[int] | None:
-    """Which classes ``user`` may see fees of: ``None`` for the whole campaign (holders of ``fees.view``),
-    the classes a monitor (班长) looks after (``progress.view_class`` + their membership's class), or refused."""
-    from tucai.accounts.models import Membership, Role
-    from tucai.accounts.selectors import user_can
-    from tucai.core.errors import PermissionDenied
+    """Which classes ``user`` may see fees of: all (``fees.view``), a monitor's own, or refused."""
+    from tucai.accounts.selectors import user_class_scope
 
-    if user_can(user=user, institution_id=campaign.institution_id, perm="fees.view"):
-        return None
-    if user_can(user=user, institution_id=campaign.institution_id, perm="progress.view_class"):
-        ids = frozenset(Membership.objects.filter(
-            user=user, institution_id=campaign.institution_id, role=Role.MONITOR,
-            school_class__campaign=campaign).values_list("school_class_id", flat=True))
-        if ids:
-            return ids
-    raise PermissionDenied()
+    return user_class_scope(user=user, campaign=campaign, perm="fees.view")
 
 
 def payment_export_sheets(*, campaign: Campaign, class_ids: Iterable[int] | None = None

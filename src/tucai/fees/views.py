@@ -7,7 +7,7 @@ import secrets
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from tucai.accounts.selectors import user_can
 from tucai.campaigns.models import Campaign, SchoolClass, Student
 from tucai.campaigns.views import get_campaign_for
+from tucai.core.downloads import export_response
 from tucai.core.errors import TucaiError
 from tucai.fees import selectors, services
 from tucai.fees.models import Payment, PaymentMethod
@@ -112,20 +113,12 @@ def _fresh(form: dict) -> dict:
 def overview(request, code: str):
     campaign = get_campaign_for(request, code, "campaign.view")
     class_ids = _scope(request, campaign)
-    fmt = request.GET.get("export")
-    if fmt == "xlsx":
-        resp = HttpResponse(selectors.fees_export_xlsx(campaign=campaign, class_ids=class_ids),
-                            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-        resp["Content-Disposition"] = f'attachment; filename="fees-{campaign.code}.xlsx"'
-        return resp
-    if fmt == "csv":
-        sheet = request.GET.get("sheet", "学生明细")
-        if sheet not in selectors.EXPORT_SHEETS:
-            raise Http404
-        resp = HttpResponse(selectors.fees_export_csv(campaign=campaign, sheet=sheet, class_ids=class_ids),
-                            content_type="text/csv; charset=utf-8")
-        resp["Content-Disposition"] = f'attachment; filename="fees-{campaign.code}.csv"'
-        return resp
+    download = export_response(
+        request, stem=f"fees-{campaign.code}", sheets=selectors.EXPORT_SHEETS, default_sheet="学生明细",
+        xlsx=lambda: selectors.fees_export_xlsx(campaign=campaign, class_ids=class_ids),
+        csv=lambda sheet: selectors.fees_export_csv(campaign=campaign, sheet=sheet, class_ids=class_ids))
+    if download is not None:
+        return download
     return render(request, "fees/overview.html", {
         **_base_context(campaign), "summary": selectors.class_fee_summary(campaign=campaign, class_ids=class_ids),
         "class_scoped": class_ids is not None, "can_record": _can_record(request, campaign), "can_void": _can_void(request, campaign),

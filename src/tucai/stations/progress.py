@@ -50,22 +50,10 @@ def _students(campaign, class_ids=None):
 
 
 def progress_class_scope(*, user, campaign) -> frozenset[int] | None:
-    """Which classes ``user`` may follow: ``None`` for the whole campaign (office, capture unit), the
-    classes a monitor (班长) looks after, or refused. A monitor sees their own class's make-up list so
-    they can chase classmates, not other classes' names."""
-    from tucai.accounts.models import Membership, Role
-    from tucai.accounts.selectors import user_can
-    from tucai.core.errors import PermissionDenied
+    """Which classes ``user`` may follow: all (``progress.view``), a monitor's own, or refused."""
+    from tucai.accounts.selectors import user_class_scope
 
-    if user_can(user=user, institution_id=campaign.institution_id, perm="progress.view"):
-        return None
-    if user_can(user=user, institution_id=campaign.institution_id, perm="progress.view_class"):
-        ids = frozenset(Membership.objects.filter(
-            user=user, institution_id=campaign.institution_id, role=Role.MONITOR,
-            school_class__campaign=campaign).values_list("school_class_id", flat=True))
-        if ids:
-            return ids
-    raise PermissionDenied()
+    return user_class_scope(user=user, campaign=campaign, perm="progress.view")
 
 
 def progress_summary(*, campaign, class_ids=None) -> dict:

@@ -17,6 +17,7 @@ from tucai.campaigns.views import get_campaign_for
 from tucai.accounts.selectors import user_can, user_institutions, user_sees_full_id
 from tucai.campaigns.models import Campaign, Room
 from tucai.capture.models import Ticket
+from tucai.core.downloads import export_response
 from tucai.core.errors import TucaiError
 from tucai.stations import progress as progress_sel
 from tucai.stations import selectors, services
@@ -261,20 +262,12 @@ def progress(request, code: str):
         class_ids = progress_sel.progress_class_scope(user=request.user, campaign=campaign)
     except TucaiError:
         raise PermissionDenied from None
-    fmt = request.GET.get("export")
-    if fmt == "xlsx":
-        resp = HttpResponse(progress_sel.progress_export_xlsx(campaign=campaign, class_ids=class_ids),
-                            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-        resp["Content-Disposition"] = f'attachment; filename="progress-{campaign.code}.xlsx"'
-        return resp
-    if fmt == "csv":
-        sheet = request.GET.get("sheet", "补拍名单")
-        if sheet not in progress_sel.SHEETS:
-            raise Http404
-        resp = HttpResponse(progress_sel.progress_export_csv(campaign=campaign, sheet=sheet, class_ids=class_ids),
-                            content_type="text/csv; charset=utf-8")
-        resp["Content-Disposition"] = f'attachment; filename="progress-{campaign.code}.csv"'
-        return resp
+    download = export_response(
+        request, stem=f"progress-{campaign.code}", sheets=progress_sel.SHEETS, default_sheet="补拍名单",
+        xlsx=lambda: progress_sel.progress_export_xlsx(campaign=campaign, class_ids=class_ids),
+        csv=lambda sheet: progress_sel.progress_export_csv(campaign=campaign, sheet=sheet, class_ids=class_ids))
+    if download is not None:
+        return download
     data = progress_sel.progress_summary(campaign=campaign, class_ids=class_ids)
     for a in data["absentees"]:
         a["status_label"] = progress_sel.STATUS_ZH[a["status"]]
