@@ -41,18 +41,27 @@ def test_clean_alpha_keeps_the_person_and_drops_what_segmentation_half_included(
 
 
 def test_edge_colours_come_from_the_person_not_the_old_backdrop():
-    # A red person whose outer 6 px still hold the yellow wall it was photographed against.
+    # A red person whose outer 6 px still hold the yellow wall it was photographed against; the colour
+    # is known only 8 px or more inside the segmented edge (radius 66).
     h, w = 200, 200
     rgb = np.zeros((h, w, 3), np.uint8)
     rgb[:] = (230, 210, 40)
     cv2.circle(rgb, (100, 100), 60, (200, 30, 30), -1)
-    hard = np.zeros((h, w), np.float32)
-    cv2.circle(hard, (100, 100), 66, 1.0, -1)
-    out = synth.person_colours(rgb, hard > 0.5, edge_px=8)
-    ring = (hard > 0.5) & ~(cv2.circle(np.zeros((h, w), np.uint8), (100, 100), 60, 1, -1) > 0)
+    disc = lambda radius: cv2.circle(np.zeros((h, w), np.uint8), (100, 100), radius, 1, -1) > 0  # noqa: E731
+    out = synth.person_colours(rgb, disc(58), reach_px=8)
+    ring = disc(66) & ~disc(60)
     assert np.abs(out[ring].astype(int) - (200, 30, 30)).max() < 8      # no yellow left at the edge
-    inner = cv2.circle(np.zeros((h, w), np.uint8), (100, 100), 45, 1, -1) > 0
-    assert (out[inner] == rgb[inner]).all()                              # the interior untouched
+    assert (out[disc(58)] == rgb[disc(58)]).all()                        # the known interior untouched
+
+
+def test_a_white_wall_fringe_inside_the_mask_is_cut_away(real_face, photo_models):
+    # deepface_img13: a white studio wall; the segmentation's edge lies a few px out in the wall beside
+    # the ear and hair. The rebuilt image has no near-white pixels in the band around the head.
+    rgb, al = synth.compliant_portrait(real_face("deepface_img13.jpg"))
+    edge = (al > 0.05) & (al < 0.95)
+    edge[int(0.55 * rgb.shape[0]):] = False                               # the head's outline only
+    near_white = (rgb.min(axis=2) > 225) & edge
+    assert near_white.sum() < 0.01 * edge.sum(), (near_white.sum(), edge.sum())
 
 
 # --- shoulders.level ------------------------------------------------------------------------------
