@@ -158,3 +158,17 @@ def office_user(institution):
 @pytest.fixture
 def operator_user(institution):
     return make_user("operator", institution=institution, role="operator")
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """On PostgreSQL, end any session a live-server thread left on the test database before pytest-django
+    drops it (otherwise: "database is being accessed by other users" and the database is left behind)."""
+    yield
+    with django_db_blocker.unblock():
+        from django.db import connection
+
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cur:
+                cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                            "WHERE datname = current_database() AND pid <> pg_backend_pid()")
