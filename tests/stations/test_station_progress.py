@@ -138,3 +138,13 @@ def test_monitor_sees_only_their_class(client, scene):
     student = make_user("student-x", institution=campaign.institution, role="student")
     client.force_login(student)
     assert client.get(url).status_code == 403
+
+
+def test_export_links_in_english_keep_their_sheet_keys(client, office_user, scene):
+    from urllib.parse import quote
+
+    client.force_login(office_user)
+    url = reverse("stations:progress", args=[scene["class"].campaign.code])
+    html = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert f'sheet={quote("补拍名单")}">Make-up shoot list CSV</a>' in html
+    assert client.get(url, {"export": "csv", "sheet": "补拍名单"}).status_code == 200

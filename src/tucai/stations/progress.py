@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 
 from django.db.models import Exists, OuterRef, Subquery
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from tucai.core.spreadsheets import csv_bytes, xlsx_bytes
 from tucai.campaigns.models import Room, SchoolClass, SlotAssignment, Student, StudentStatus
@@ -142,4 +143,5 @@ def progress_export_xlsx(*, campaign, class_ids=None) -> bytes:
     return xlsx_bytes(_sheets(campaign, class_ids), widths=(16, 10, 16, 16, 14, 14))
 
 
-SHEETS = ("按班级", "按拍摄室", "补拍名单")
+# Sheet names are also the ?sheet= keys of the CSV links; gettext_noop puts them in the catalogue for the link text.
+SHEETS = (gettext_noop("按班级"), gettext_noop("按拍摄室"), gettext_noop("补拍名单"))
