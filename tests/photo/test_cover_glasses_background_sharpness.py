@@ -223,3 +223,16 @@ def test_tall_wide_hair_alone_is_no_head_cover():
     f = head_cover_features(ctx)
     assert f["height"] > 1.85 and f["width"] > 1.75          # both shape cues at their maximum
     assert r["head.cover"].ok is True, r["head.cover"].value
+
+
+def test_edge_blur_of_a_flat_crop_is_never_infinite():
+    """A crop that is flat but for one edge makes the 98th-percentile slope 0; a zero slope must not be
+    divided by (the report would carry Infinity, which is not JSON)."""
+    import math
+
+    from tucai.photo.checks.sharpness import edge_blur_px
+
+    c = np.full((200, 200), 128, np.uint8)
+    c[100:] = 20
+    v = edge_blur_px(c)
+    assert v is None or math.isfinite(v)

@@ -4,6 +4,7 @@ face the face detectors cannot see) on real photos from ../shared/faces and on i
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 
 def _count(path) -> int:
@@ -65,8 +66,10 @@ def test_a_person_without_a_measurable_face_is_a_retake_with_its_own_message(fac
 
     r = process(faces_dir / "dev" / "trueface_person_on_bike.jpg", normalize=False)
     c = check_of(r, "face.count")
-    assert c["value"] == 1 and r.verdict == "retake"
+    assert c["value"] == 1 and c["ok"] is None and r.verdict == "retake"
     assert "face the camera" in c["message_en"]
+    # ...and that message is what the student is told (the retake reasons), not only stored in the check.
+    assert any(x["id"] == "face.count" and "face the camera" in x["message_en"] for x in r.report["retake_reasons"])
     assert check_of(r, "pose.yaw")["ok"] is not True    # a profile: turned, or not measurable
 
 
@@ -103,3 +106,23 @@ def test_the_edge_pass_looks_only_where_a_person_reaches_the_edge_at_face_height
     mask[70:190, 260:] = 1.0               # a neighbour's head cut by the right edge
     assert _edge_sides(mask, face, CHSI) == ["R"]
     assert _edge_sides(None, face, CHSI) == []
+
+
+@pytest.mark.parametrize("size", [(400, 1), (400, 2), (2, 400), (5, 5)])
+def test_a_strip_or_thumbnail_cannot_break_the_models_for_later_photos(size, photo_models):
+    """MediaPipe's graphs break for good on an empty input; a 2-px strip once made every later photo of
+    the process an ``analysis.internal`` error (one bad upload stopping a capture station)."""
+    import io
+
+    from PIL import Image
+
+    from tucai.photo import synth
+    from tucai.photo.pipeline import process
+
+    h, w = size
+    buf = io.BytesIO()
+    Image.fromarray(np.full((h, w, 3), 128, np.uint8)).save(buf, "PNG")
+    tiny = process(buf.getvalue(), normalize=False)
+    assert tiny.error_code != "analysis.internal"
+    later = process(synth.jpeg_bytes(np.full((640, 480, 3), 200, np.uint8), 95), normalize=False)
+    assert later.error_code is None and later.verdict == "retake"

@@ -179,9 +179,16 @@ class Analysis:
         return self.landmarks[list(idx), :2]
 
 
+# Below this side (px) no model is run: no face fits, and MediaPipe's graphs break for good on an empty
+# input (every later photo of the process would then fail), so nothing that small may reach them.
+MIN_MODEL_SIDE = 16
+
+
 def _run_detector(det, rgb: np.ndarray, m: _Models, dx: float = 0.0, dy: float = 0.0,
                   source: str = "full") -> list[Face]:
     h, w = rgb.shape[:2]
+    if min(h, w) < MIN_MODEL_SIDE:
+        return []
     with m.run_lock:
         res = det.process(rgb)
     out = []
@@ -453,6 +460,9 @@ def _crown(mask: np.ndarray | None, lm: np.ndarray, fw: float) -> tuple[float, b
 def analyse(decoded: Decoded, profile: Profile) -> Analysis:
     m = MODELS.get()
     rgb = decoded.rgb
+    if min(rgb.shape[:2]) < MIN_MODEL_SIDE:
+        # A strip or a thumbnail: no face can be in it, and the models must not see it (see MIN_MODEL_SIDE).
+        return Analysis(decoded=decoded, rgb=rgb, detections=[], faces=[])
     dets = _detect(rgb, m)
     faces = _select_faces(dets, profile, confirm=lambda f: _mesh_on_crop(rgb, f, m) is not None)
     mask = _segment(rgb, m)

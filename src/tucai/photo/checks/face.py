@@ -13,7 +13,10 @@ def check_face_count(ctx: Context) -> CheckResult:
         fail = (f"画面中有 {n} 张人脸，只能有一人入镜", f"{n} faces in the picture: only the student may be in frame")
     r = result("face.count", n == 1, n, 1, fail=fail, passed=("单人人像", "One face"))
     if n == 1 and ctx.a.faces[0].source == "person":
-        # Found as a person (pose model), not as a face: the face is turned away or hidden.
+        # Found as a person (pose model), not as a face: the face is turned away or hidden. One person is in
+        # the picture, but whether one *face* is cannot be measured: null, so the verdict is a retake with
+        # this message (face.count is required-measurable), not a pass nobody reads.
+        r.ok = None
         r.message_zh, r.message_en = ("画面中有一人，但看不到正脸，请正对镜头", "A person is in the picture but the face is"
                                       " not visible: face the camera")
     elif n == 1 and ctx.a.landmarks is None:

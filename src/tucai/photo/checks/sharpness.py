@@ -51,7 +51,8 @@ def edge_blur_px(crop: np.ndarray) -> float | None:
     contrast = cv2.subtract(cv2.dilate(c, k), cv2.erode(c, k))
     sub = slope[::2, ::2].ravel()                       # every other row/column is plenty for a percentile
     top = float(np.partition(sub, int(0.98 * (sub.size - 1)))[int(0.98 * (sub.size - 1))])
-    sel = (slope >= top) & (contrast > _EDGE_CONTRAST_MIN)
+    # slope > 0.5 grey level/px: a flat crop makes ``top`` 0, and a zero slope would divide to infinity.
+    sel = (slope >= top) & (slope > 0.5) & (contrast > _EDGE_CONTRAST_MIN)
     if sel.sum() < 10:
         return None
     return float(np.median(contrast[sel].astype(np.float32) / (_SQRT_2PI * slope[sel])))
