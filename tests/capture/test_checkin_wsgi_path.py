@@ -181,3 +181,59 @@ def test_replayed_answer_brings_the_slot_in_the_same_query(wsgi, desk, coded, ca
         "date": day.isoformat(), "start": "08:00", "end": "09:00", "room": str(room)}
     reads = [x["sql"] for x in q.captured_queries if x["sql"].lstrip().upper().startswith("SELECT")]
     assert not any(x.split(" FROM ")[1].startswith('"campaigns_slotassignment"') for x in reads if " FROM " in x), reads
+
+
+# --- bad input and nonces (from a review of this endpoint) ----------------------------------------
+
+def _raw(text, raw: bytes):
+    from django.test import Client
+
+    r = Client(enforce_csrf_checks=True).post(URL, data=raw, content_type="application/json",
+                                              HTTP_AUTHORIZATION=f"Desk {text}")
+    return r.status_code, r.json()
+
+
+@pytest.mark.parametrize("raw", [b"[" * 200000, b'{"student": 1e400}', b'{"student": 1000000000000000000000000000000}',
+                                 b'{"student": -5}'])
+def test_hostile_bodies_are_refused_not_500(desk, raw):
+    status, data = _raw(desk[1], raw)
+    assert status == 400 and data["code"].startswith("checkin."), data
+
+
+@pytest.mark.parametrize("field", ["code", "nonce", "desk"])
+def test_a_nul_character_is_refused_on_every_database(desk, coded, field):
+    """PostgreSQL text cannot hold NUL: refused as bad input (400), on SQLite too, and nothing recorded."""
+    _, code = coded()
+    body = {"code": code, "nonce": "nul-1", "desk": "A"}
+    body[field] = body[field][:3] + "\x00" + body[field][3:]
+    status, data = _raw(desk[1], json.dumps(body).encode())
+    assert status == 400 and data["code"] == "checkin.bad_request"
+    assert not CheckinScan.objects.filter(nonce__startswith="nul").exists() and not Ticket.objects.exists()
+
+
+def test_another_desks_nonce_is_refused_not_answered(wsgi, desk, coded, day, make_student):
+    """Nonces are unique across all scans; a desk that sends one recorded by a desk of another campaign
+    (or institution) must not get that desk's answer (its student's name, number, room)."""
+    from tucai.accounts.models import Membership, User
+    from tucai.campaigns.models import Campaign, Department, Institution, Room, SchoolClass, Student
+
+    inst = Institution.objects.create(code="other", name="别的学院")
+    camp = Campaign.objects.create(institution=inst, code="other-2024", name="o", graduation_year=2024,
+                                   capture_start=day, capture_end=day)
+    cls = SchoolClass.objects.create(campaign=camp, department=Department.objects.create(institution=inst, name="d"),
+                                     name="别班")
+    victim = Student.objects.create(campaign=camp, school_class=cls, student_no="S999", name="VICTIM",
+                                    doc_number="43052120020101001X")
+    op2 = User.objects.create_user(username="op-other", password="x")
+    Membership.objects.create(user=op2, institution=inst, role="operator")
+    _, other_text = desk_token_issue(user=op2, campaign=camp,
+                                     room=Room.objects.create(institution=inst, building="b", name="r"), date=day)
+    status, _, first = wsgi(URL, {"code": codes.capture_code_issue(student=victim).token, "nonce": "their-nonce"},
+                            {"Authorization": f"Desk {other_text}"})
+    assert status == 200 and first["student"]["name"] == "VICTIM"
+
+    _, code = coded()
+    status, _, data = wsgi(URL, {"code": code, "nonce": "their-nonce"}, {"Authorization": f"Desk {desk[1]}"})
+    assert status == 400 and data["code"] == "checkin.bad_nonce" and "VICTIM" not in json.dumps(data)
+    status, _, data = wsgi(URL, {"code": "TC1.AAAA", "nonce": "their-nonce"}, {"Authorization": f"Desk {desk[1]}"})
+    assert "VICTIM" not in json.dumps(data)

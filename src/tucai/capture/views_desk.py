@@ -122,7 +122,7 @@ def api_checkin(request):
                                   desk=str(body.get("desk") or ""))
     except TucaiError as exc:
         return JsonResponse({"ok": False, "result": "error", **exc.as_dict(), "message": exc.message}, status=400)
-    except (ValueError, AttributeError, Http404):
+    except (ValueError, AttributeError, RecursionError, Http404):
         return JsonResponse({"ok": False, "result": "error", "code": "checkin.bad_request",
                              "message": "请求格式不正确"}, status=400)
     data = outcome_json(outcome, full_id="student.view_full_id" in perms)
@@ -159,7 +159,7 @@ def api_desk_checkin(request):
         return JsonResponse({"ok": False, "result": "error", **exc.as_dict(), "message": exc.message}, status=401)
     except TucaiError as exc:
         return JsonResponse({"ok": False, "result": "error", **exc.as_dict(), "message": exc.message}, status=400)
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         return JsonResponse({"ok": False, "result": "error", "code": "checkin.bad_request",
                              "message": "请求格式不正确"}, status=400)
     outcome = done.outcome
@@ -259,7 +259,9 @@ def _perms(user, institution_id: int) -> frozenset[str] | set[str]:
 
 
 def _int(value) -> int | None:
+    """A database id from JSON/form input, or None (1e400 parses as inf: int() overflows; ids are 64-bit)."""
     try:
-        return int(value)
-    except (TypeError, ValueError):
+        n = int(value)
+    except (TypeError, ValueError, OverflowError):
         return None
+    return n if 0 < n < 2**63 else None

@@ -154,13 +154,26 @@ def _outcome_from_scan(scan: CheckinScan, *, replayed: bool) -> CheckinOutcome:
                           scan=scan, warnings=list(scan.warnings or []), replayed=replayed)
 
 
-def _replay(nonce: str | None) -> CheckinOutcome | None:
+def _refuse_nul(*values: str | None) -> None:
+    """PostgreSQL text cannot hold NUL (the insert would fail with a 500): refuse it as bad input."""
+    if any(v and "\x00" in v for v in values):
+        raise TucaiError("checkin.bad_request", "请求中含有非法字符（NUL）", "The request contains a NUL character")
+
+
+def _replay(nonce: str | None, *, campaign_id: int, room_id: int, date: dt.date) -> CheckinOutcome | None:
+    """The answer already given to this nonce at this campaign, room and day. A nonce recorded elsewhere
+    (another desk's, another campaign's) is refused, never answered: its scan is not this desk's to see."""
     if not nonce:
         return None
     scan = (CheckinScan.objects.select_related("ticket", "ticket__room", "student",
                                                "student__school_class__assignment__slot__room")
             .filter(nonce=nonce).first())
-    return _outcome_from_scan(scan, replayed=True) if scan is not None else None
+    if scan is None:
+        return None
+    if (scan.campaign_id, scan.room_id, scan.date) != (campaign_id, room_id, date):
+        raise TucaiError("checkin.bad_nonce", "提交标识已被其他签到台使用，请刷新页面后重试",
+                         "This submission id was used by another desk: reload the page and retry")
+    return _outcome_from_scan(scan, replayed=True)
 
 
 def checkin_perform(*, campaign, room, date: dt.date, raw_code: str | None = None, student: Student | None = None,
@@ -172,6 +185,7 @@ def checkin_perform(*, campaign, room, date: dt.date, raw_code: str | None = Non
     nonce = (nonce or "").strip() or None
     if nonce is not None and len(nonce) > 64:
         raise TucaiError("checkin.bad_nonce", "提交标识过长", "The nonce is too long (max 64 characters)")
+    _refuse_nul(raw_code, nonce, desk)
     if (raw_code is None) == (student is None):
         raise TucaiError("checkin.bad_input", "请扫码或选择学生（二选一）", "Give either a scanned code or a student")
     if room.institution_id != campaign.institution_id:
@@ -204,7 +218,7 @@ def checkin_perform(*, campaign, room, date: dt.date, raw_code: str | None = Non
         except IntegrityError:
             # Either the same nonce committed first (return that answer) or the same student was
             # checked in at another desk at the same moment (the next attempt finds the ticket).
-            replay = _replay(nonce)
+            replay = _replay(nonce, campaign_id=campaign.pk, room_id=room.pk, date=date)
             if replay is not None:
                 return replay
     raise TucaiError("checkin.conflict", "签到冲突，请重试", "Check-in conflicted repeatedly; try again")
@@ -216,7 +230,8 @@ def _record_refusal(scan_fields: dict, *, student, reason: str) -> CheckinOutcom
             scan = CheckinScan.objects.create(student=student, result=ScanResult.REFUSED, reason=reason,
                                               **scan_fields)
     except IntegrityError:
-        replay = _replay(scan_fields["nonce"])
+        replay = _replay(scan_fields["nonce"], campaign_id=scan_fields["campaign"].pk,
+                         room_id=scan_fields["room"].pk, date=scan_fields["date"])
         if replay is not None:
             return replay
         raise
@@ -522,6 +537,7 @@ def checkin_perform_desk(*, claims, raw_code: str | None = None, student_id: int
     nonce = (nonce or "").strip() or None
     if nonce is not None and len(nonce) > 64:
         raise TucaiError("checkin.bad_nonce", "提交标识过长", "The nonce is too long (max 64 characters)")
+    _refuse_nul(raw_code, nonce, desk)
     if (raw_code is None) == (student_id is None):
         raise TucaiError("checkin.bad_input", "请扫码或选择学生（二选一）", "Give either a scanned code or a student")
     raw = (raw_code or "").strip()
@@ -595,7 +611,7 @@ def checkin_perform_desk(*, claims, raw_code: str | None = None, student_id: int
     except IntegrityError:
         # A retried submission (same nonce): its first answer. Or the student was checked in at
         # another desk this instant: the general path reads the tickets again (a repeat).
-        replay = _replay(nonce)
+        replay = _replay(nonce, campaign_id=claims.campaign_id, room_id=claims.room_id, date=claims.date)
         if replay is not None:
             return out(replay)
         return out(checkin_perform(campaign=campaign, room=room, date=claims.date, raw_code=raw, nonce=nonce,
