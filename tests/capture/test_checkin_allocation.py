@@ -35,11 +35,16 @@ def test_allocation_writes_ticket_and_scan(campaign, room, day, make_student):
 
 
 def test_new_arrival_queues_behind_a_requeued_ticket(campaign, room, day, make_student):
+    from tucai.capture.state import ticket_transition
+
     first = checkin_perform(campaign=campaign, room=room, date=day, student=make_student()).ticket
-    Ticket.objects.filter(pk=first.pk).update(queue_order=7)  # requeued after a skip: moved past the end
+    for state in ("called", "skipped", "waiting"):    # skipped, then requeued: moved past the end (2)
+        ticket_transition(ticket=first, to=state)
+    assert Ticket.objects.get(pk=first.pk).queue_order == 2
     o = _allocate(_fields(campaign, room, day, "b"), student=make_student(), campaign=campaign, room=room, date=day,
                   raw="", warnings=[], known=(None, False))
-    assert (o.ticket.number, o.ticket.queue_order) == (2, 8)
+    assert (o.ticket.number, o.ticket.queue_order) == (2, 3)
+    assert TicketCounter.objects.get(campaign=campaign, room=room, date=day).last_queue_order == 3
 
 
 def test_failed_ticket_insert_leaves_no_gap(campaign, room, day, make_student):

@@ -74,3 +74,55 @@ def test_64_parallel_checkins_one_number_each_no_gaps(campaign, room, day, make_
     assert sum(1 for t in tickets if t.room_id == room.pk) >= 34
     # Every submission is recorded once per nonce (retries do not add rows).
     assert CheckinScan.objects.filter(campaign=campaign).count() == len(by_nonce)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_requeue_committed_while_a_checkin_waits_keeps_the_newcomer_behind(campaign, room, day, make_student):
+    """The one-statement allocation waits for the room's counter lock; a requeue that commits meanwhile
+    must still count (a subquery on MAX(queue_order) would read the snapshot from before the wait and
+    give the newcomer the requeued ticket's place: a tie, and "people ahead" off by one)."""
+    import time
+
+    from django.db import connections, transaction
+
+    from tucai.capture.models import TicketState
+    from tucai.capture.selectors import ticket_position
+    from tucai.capture.state import ticket_transition
+
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrency test needs PostgreSQL (set TUCAI_DATABASE_URL=postgres://...)")
+    students = [make_student() for _ in range(4)]
+    first = [checkin_perform(campaign=campaign, room=room, date=day, student=s).ticket for s in students[:3]]
+    ticket_transition(ticket=first[0], to=TicketState.CALLED)
+    ticket_transition(ticket=first[0], to=TicketState.SKIPPED)
+    locked = threading.Event()
+    out = {}
+
+    def requeue():
+        try:
+            with transaction.atomic():               # the counter lock is held until this commits
+                ticket_transition(ticket=first[0], to=TicketState.WAITING)
+                locked.set()
+                time.sleep(1.0)                       # the check-in below starts and waits on the lock
+        finally:
+            locked.set()
+            connections.close_all()
+
+    def checkin():
+        locked.wait()
+        try:
+            out["t"] = checkin_perform(campaign=campaign, room=room, date=day, student=students[3]).ticket
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=requeue), threading.Thread(target=checkin)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    rows = list(Ticket.objects.filter(room=room, date=day).order_by("queue_order", "number")
+                .values_list("number", "queue_order"))
+    assert [n for n, _ in rows] == [2, 3, 1, 4] and len({q for _, q in rows}) == 4, rows
+    assert ticket_position(ticket=Ticket.objects.get(pk=out["t"].pk)) == 3   # 2, 3 and the requeued 1 ahead
+    assert TicketCounter.objects.get(room=room, date=day).last_queue_order == max(q for _, q in rows)

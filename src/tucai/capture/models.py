@@ -137,6 +137,10 @@ class TicketCounter(models.Model):
     room = models.ForeignKey("campaigns.Room", on_delete=models.CASCADE, related_name="+")
     date = models.DateField()
     last_number = models.PositiveIntegerField(default=0)
+    # The back of the queue (the largest queue_order given out), kept here rather than read as
+    # MAX(queue_order): PostgreSQL's one-statement allocation reads subqueries from the snapshot taken
+    # before it waited for this row's lock, so a requeue committed meanwhile would be missed.
+    last_queue_order = models.PositiveIntegerField(default=0)
 
     class Meta:
         verbose_name = _("序号计数器")

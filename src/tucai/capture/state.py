@@ -28,12 +28,15 @@ def ticket_transition(*, ticket: Ticket, to: str, actor=None, actor_label: str =
             setattr(locked, _STAMP[to], timezone.now())
             fields.append(_STAMP[to])
         if to == TicketState.WAITING:
-            # The room's counter row serialises this with check-ins and other requeues: one back of the queue.
-            list(TicketCounter.objects.select_for_update().filter(
-                campaign_id=locked.campaign_id, room_id=locked.room_id, date=locked.date).values_list("pk", flat=True))
+            # The room's counter row serialises this with check-ins and other requeues, and holds the back
+            # of the queue (check-ins read it there, see TicketCounter.last_queue_order).
+            counter = TicketCounter.objects.select_for_update().filter(
+                campaign_id=locked.campaign_id, room_id=locked.room_id, date=locked.date).first()
             last = Ticket.objects.filter(room_id=locked.room_id, date=locked.date, campaign_id=locked.campaign_id
                                          ).aggregate(m=Max("queue_order"))["m"] or 0
-            locked.queue_order = last + 1
+            locked.queue_order = max(last, counter.last_queue_order if counter else 0) + 1
+            if counter is not None:
+                TicketCounter.objects.filter(pk=counter.pk).update(last_queue_order=locked.queue_order)
             locked.requeue_count += 1
             fields += ["queue_order", "requeue_count"]
         locked.save(update_fields=fields)

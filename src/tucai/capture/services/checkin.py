@@ -272,24 +272,14 @@ def _allocate(scan_fields: dict, *, student, campaign, room, date, raw: str, war
     with _writer(), transaction.atomic():
         counter, _ = TicketCounter.objects.select_for_update().get_or_create(campaign=campaign, room=room, date=date)
         number = counter.last_number + 1
+        back = max(number, counter.last_queue_order + 1)
         ticket = Ticket.objects.create(campaign=campaign, room=room, date=date, number=number, student=student,
-                                       state=TicketState.WAITING, queue_order=_next_queue_order(counter, number),
-                                       raw_code=raw)
-        TicketCounter.objects.filter(pk=counter.pk).update(last_number=number)
+                                       state=TicketState.WAITING, queue_order=back, raw_code=raw)
+        TicketCounter.objects.filter(pk=counter.pk).update(last_number=number, last_queue_order=back)
         scan = CheckinScan.objects.create(student=student, ticket=ticket, result=ScanResult.ISSUED,
                                           warnings=warnings, **scan_fields)
     ticket.room = room
     return CheckinOutcome(result=ScanResult.ISSUED, student=student, ticket=ticket, scan=scan, warnings=warnings)
-
-
-def _next_queue_order(counter: TicketCounter, number: int) -> int:
-    """New arrivals queue behind everyone, including tickets requeued after a skip (their
-    queue_order was moved past the last number). Under the counter lock, so it is race-free."""
-    from django.db.models import Max
-
-    last = (Ticket.objects.filter(campaign_id=counter.campaign_id, room_id=counter.room_id, date=counter.date)
-            .aggregate(m=Max("queue_order"))["m"] or 0)
-    return max(number, last + 1)
 
 
 # PostgreSQL: the same allocation as one statement (one round trip instead of six ORM calls). The
@@ -298,16 +288,16 @@ def _next_queue_order(counter: TicketCounter, number: int) -> int:
 # that moment) the whole statement fails and the counter increment goes with it: no gap.
 _ALLOCATE_SQL = """
 WITH c AS (
-    INSERT INTO {counter} (campaign_id, room_id, date, last_number)
-    VALUES (%(campaign)s, %(room)s, %(date)s, 1)
-    ON CONFLICT (campaign_id, room_id, date) DO UPDATE SET last_number = {counter}.last_number + 1
-    RETURNING last_number
+    INSERT INTO {counter} (campaign_id, room_id, date, last_number, last_queue_order)
+    VALUES (%(campaign)s, %(room)s, %(date)s, 1, 1)
+    ON CONFLICT (campaign_id, room_id, date) DO UPDATE
+        SET last_number = {counter}.last_number + 1,
+            last_queue_order = GREATEST({counter}.last_number + 1, {counter}.last_queue_order + 1)
+    RETURNING last_number, last_queue_order
 ), t AS (
     INSERT INTO {ticket} (campaign_id, room_id, date, number, student_id, state, queue_order, requeue_count,
                           checked_in_at, updated_at, raw_code)
-    SELECT %(campaign)s, %(room)s, %(date)s, c.last_number, %(student)s, %(state)s,
-           GREATEST(c.last_number, (SELECT COALESCE(MAX(queue_order), 0) + 1 FROM {ticket}
-                                    WHERE campaign_id = %(campaign)s AND room_id = %(room)s AND date = %(date)s)),
+    SELECT %(campaign)s, %(room)s, %(date)s, c.last_number, %(student)s, %(state)s, c.last_queue_order,
            0, %(now)s, %(now)s, %(raw)s
     FROM c
     RETURNING id, number, queue_order
@@ -364,17 +354,15 @@ def _issued(scan_fields: dict, *, student, campaign, room, date, raw: str, warni
 # and the scan move together, and a failed ticket insert (the student checked in elsewhere this
 # instant) rolls the counter back: no gap.
 _SQLITE_COUNTER_SQL = """
-INSERT INTO {counter} (campaign_id, room_id, date, last_number) VALUES (%s, %s, %s, 1)
-ON CONFLICT (campaign_id, room_id, date) DO UPDATE SET last_number = last_number + 1
-RETURNING last_number
+INSERT INTO {counter} (campaign_id, room_id, date, last_number, last_queue_order) VALUES (%s, %s, %s, 1, 1)
+ON CONFLICT (campaign_id, room_id, date) DO UPDATE
+    SET last_number = last_number + 1, last_queue_order = MAX(last_number + 1, last_queue_order + 1)
+RETURNING last_number, last_queue_order
 """
 _SQLITE_TICKET_SQL = """
 INSERT INTO {ticket} (campaign_id, room_id, date, number, student_id, state, queue_order, requeue_count,
                       checked_in_at, updated_at, raw_code)
-SELECT %s, %s, %s, %s, %s, %s,
-       MAX(%s, (SELECT COALESCE(MAX(queue_order), 0) + 1 FROM {ticket}
-                WHERE campaign_id = %s AND room_id = %s AND date = %s)),
-       0, %s, %s, %s
+VALUES (%s, %s, %s, %s, %s, %s, %s, 0, %s, %s, %s)
 RETURNING id, queue_order
 """
 _SQLITE_SCAN_SQL = """
@@ -394,10 +382,9 @@ def _allocate_sqlite(scan_fields: dict, *, student, campaign, room, date, raw: s
     actor = scan_fields["actor"]
     with _writer(), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_SQLITE_COUNTER_SQL.format(**tables), [campaign.pk, room.pk, day])
-        (number,) = cursor.fetchone()
+        number, back = cursor.fetchone()
         cursor.execute(_SQLITE_TICKET_SQL.format(**tables),
-                       [campaign.pk, room.pk, day, number, student.pk, TicketState.WAITING.value, number,
-                        campaign.pk, room.pk, day, at, at, raw])
+                       [campaign.pk, room.pk, day, number, student.pk, TicketState.WAITING.value, back, at, at, raw])
         ticket_id, queue_order = cursor.fetchone()
         cursor.execute(_SQLITE_SCAN_SQL.format(**tables),
                        [campaign.pk, room.pk, day, scan_fields["raw_code"], scan_fields["code_kind"], student.pk,
