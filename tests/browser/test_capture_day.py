@@ -64,11 +64,7 @@ def allow_db_in_playwright(monkeypatch):
 @pytest.mark.django_db(transaction=True)
 def test_capture_day(allow_db_in_playwright, browser, live_server, artifacts_dir, faces_dir, settings, tmp_path,
                      campaign, school_class, make_student, operator_user, office_user):
-    from tucai.settings import PACKAGE_DIR
 
-    # tucai/static (htmx, CSS) is not in STATICFILES_DIRS yet (requested): serve it for this test.
-    if not any(str(d).rstrip("/") == str(PACKAGE_DIR / "static") for d in settings.STATICFILES_DIRS):
-        settings.STATICFILES_DIRS = [*settings.STATICFILES_DIRS, str(PACKAGE_DIR / "static")]
     settings.MEDIA_ROOT = tmp_path / "media"
 
     from tucai.campaigns.models import Room
@@ -184,13 +180,10 @@ def test_unmatched_frame_reassigned_from_the_bucket(allow_db_in_playwright, brow
 
     from tucai.campaigns.models import Room
     from tucai.capture.models import Ticket
-    from tucai.settings import PACKAGE_DIR
     from tucai.stations.models import Shot, ShotState
     from tucai.stations.services import station_get_or_create
     from tucai.stations.watcher import HotFolderWatcher
 
-    if not any(str(d).rstrip("/") == str(PACKAGE_DIR / "static") for d in settings.STATICFILES_DIRS):
-        settings.STATICFILES_DIRS = [*settings.STATICFILES_DIRS, str(PACKAGE_DIR / "static")]
     settings.MEDIA_ROOT = tmp_path / "media"
     room = Room.objects.create(institution=campaign.institution, building="实训楼", name="102")
     station = station_get_or_create(campaign=campaign, room=room, name="2")

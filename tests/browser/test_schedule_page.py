@@ -20,12 +20,7 @@ def test_office_moves_a_class_and_sees_conflict_warning(browser, live_server, ar
     from tucai.campaigns.models import Campaign, SchoolClass, TimeSlot
 
     settings.DATA_DIR = tmp_path
-    # tucai/static (htmx, CSS) is not an app's static folder; until settings name it in
-    # STATICFILES_DIRS, point the finders at it here so the page loads htmx.
-    from tucai.settings import PACKAGE_DIR
 
-    if not any(str(d).rstrip("/") == str(PACKAGE_DIR / "static") for d in settings.STATICFILES_DIRS):
-        settings.STATICFILES_DIRS = [*settings.STATICFILES_DIRS, str(PACKAGE_DIR / "static")]
     call_command("demo", stdout=StringIO())
     campaign = Campaign.objects.get(code="demo-2024")
     make_user("office2", institution=campaign.institution, role="office")

@@ -67,3 +67,14 @@ def project_static(settings):
     static = Path(tucai.__file__).parent / "static"
     if static not in [Path(p) for p in getattr(settings, "STATICFILES_DIRS", [])]:
         settings.STATICFILES_DIRS = [*getattr(settings, "STATICFILES_DIRS", []), static]
+
+
+@pytest.fixture
+def coded(make_student):
+    """coded(**student fields) → (student, the token of a freshly issued capture code)."""
+    from tucai.capture.services import codes
+
+    def make(**kw):
+        s = make_student(**kw)
+        return s, codes.capture_code_issue(student=s).token
+    return make

@@ -14,14 +14,6 @@ from tucai.capture.services.queue import queue_call_next, queue_finish, queue_st
 from tucai.core.errors import TucaiError
 
 
-@pytest.fixture
-def coded(make_student):
-    def make(**kw):
-        s = make_student(**kw)
-        return s, codes.capture_code_issue(student=s).token
-    return make
-
-
 def test_numbers_are_sequential_per_room_and_day(campaign, room, day, coded, institution):
     room2 = Room.objects.create(institution=institution, building="实训楼", name="102")
     got = []

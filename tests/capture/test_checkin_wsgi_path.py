@@ -68,14 +68,6 @@ def desk(campaign, room, day, operator_user):
     return desk_token_issue(user=operator_user, campaign=campaign, room=room, date=day, desk="A")
 
 
-@pytest.fixture
-def coded(make_student):
-    def make(**kw):
-        s = make_student(**kw)
-        return s, codes.capture_code_issue(student=s).token
-    return make
-
-
 def test_api_paths_are_the_desk_endpoint_and_skip_only_cookie_layers():
     from tucai import wsgi as entry
 

@@ -31,14 +31,6 @@ URL = "/capture/api/desk/checkin/"
 
 
 @pytest.fixture
-def coded(make_student):
-    def make(**kw):
-        s = make_student(**kw)
-        return s, codes.capture_code_issue(student=s).token
-    return make
-
-
-@pytest.fixture
 def desk(campaign, room, day, operator_user):
     token, text = desk_token_issue(user=operator_user, campaign=campaign, room=room, date=day, desk="A")
     return token, text

@@ -18,11 +18,8 @@ def test_office_records_class_collection(browser, live_server, artifacts_dir, se
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     from tucai.campaigns.models import Campaign
     from tucai.fees import selectors
-    from tucai.settings import PACKAGE_DIR
 
     settings.DATA_DIR = tmp_path
-    if not any(str(d).rstrip("/") == str(PACKAGE_DIR / "static") for d in settings.STATICFILES_DIRS):
-        settings.STATICFILES_DIRS = [*settings.STATICFILES_DIRS, str(PACKAGE_DIR / "static")]
     call_command("demo", stdout=StringIO())
     campaign = Campaign.objects.get(code="demo-2024")
     make_user("cashier", institution=campaign.institution, role="office")
