@@ -18,6 +18,11 @@ AMOUNT_MAX_FEN_EACH = 100_000
 # most), and 1 000 000 元 is far above a whole college's fees (thousands of students × 20 元) paid at once.
 PAYMENT_TOTAL_MAX_FEN = 100_000_000
 
+
+def fee_is_paid(*, fee_fen: int, paid_fen: int) -> bool:
+    """The one rule for "paid": what the ledger holds reaches the fee (a fee of 0 charges nothing)."""
+    return fee_fen == 0 or paid_fen >= fee_fen
+
 # A yuan amount as typed, after NFKC (full-width "１２．５" or "￥" from a Chinese IME become ASCII): ASCII
 # digits only (re.ASCII: "\d" would also accept Arabic-Indic and other scripts' digits), optionally "." and
 # one or two digits (1 fen is the smallest unit of RMB). static/fees/collect.js matches the same shape.

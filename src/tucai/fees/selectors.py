@@ -15,6 +15,7 @@ from django.db.models.functions import Coalesce
 
 from tucai.campaigns.models import Campaign, SchoolClass, Student, StudentStatus
 from tucai.fees.models import Payment, PaymentLine, PaymentState
+from tucai.fees.money import fee_is_paid
 
 
 def _paid_subquery(campaign_id: int) -> Coalesce:
@@ -43,7 +44,7 @@ def student_paid_fen(*, student: Student) -> int:
 def student_paid_status(*, student: Student) -> bool:
     """True when the student owes nothing: fee 0, or non-voided payments reach the fee."""
     fee = student.campaign.fee_per_student_fen
-    return fee == 0 or student_paid_fen(student=student) >= fee
+    return fee == 0 or fee_is_paid(fee_fen=fee, paid_fen=student_paid_fen(student=student))
 
 
 def students_paid(*, campaign: Campaign, student_ids: Iterable[int]) -> dict[int, bool]:
@@ -54,7 +55,7 @@ def students_paid(*, campaign: Campaign, student_ids: Iterable[int]) -> dict[int
     if fee == 0:
         return dict.fromkeys(ids, True)
     paid = student_paid_fen_map(campaign=campaign, student_ids=ids)
-    return {i: paid.get(i, 0) >= fee for i in ids}
+    return {i: fee_is_paid(fee_fen=fee, paid_fen=paid.get(i, 0)) for i in ids}
 
 
 def student_fee_rows(*, campaign: Campaign, class_ids: Iterable[int] | None = None,
@@ -90,7 +91,7 @@ def class_fee_summary(*, campaign: Campaign, class_ids: Iterable[int] | None = N
             continue
         row["students"] += 1
         row["expected_fen"] += fee
-        if fee == 0 or paid_fen >= fee:
+        if fee_is_paid(fee_fen=fee, paid_fen=paid_fen):
             row["paid"] += 1
         else:
             row["unpaid"] += 1
@@ -106,7 +107,8 @@ def class_unpaid_students(*, campaign: Campaign, class_ids: Iterable[int] | None
     fee = campaign.fee_per_student_fen
     if fee == 0:
         return []
-    return [s for s in student_fee_rows(campaign=campaign, class_ids=class_ids) if s.paid_fen < fee]
+    return [s for s in student_fee_rows(campaign=campaign, class_ids=class_ids)
+            if not fee_is_paid(fee_fen=fee, paid_fen=s.paid_fen)]
 
 
 def payment_list(*, campaign: Campaign, class_ids: Iterable[int] | None = None,
@@ -156,7 +158,7 @@ def payment_export_sheets(*, campaign: Campaign, class_ids: Iterable[int] | None
     classes.append(["", "合计", t["students"], t["paid"], t["unpaid"], fen_to_yuan(t["expected_fen"]),
                     fen_to_yuan(t["received_fen"])])
     students = [[s.student_no, s.name, s.school_class.name, fen_to_yuan(fee), fen_to_yuan(s.paid_fen),
-                 "已缴清" if fee == 0 or s.paid_fen >= fee else "未缴清"]
+                 "已缴清" if fee_is_paid(fee_fen=fee, paid_fen=s.paid_fen) else "未缴清"]
                 for s in student_fee_rows(campaign=campaign, class_ids=ids)]
     payments = []
     for p in payment_list(campaign=campaign, class_ids=ids):

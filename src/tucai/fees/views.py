@@ -21,7 +21,7 @@ from tucai.core.downloads import export_response
 from tucai.core.errors import TucaiError
 from tucai.fees import selectors, services
 from tucai.fees.models import Payment, PaymentMethod
-from tucai.fees.money import fen_to_yuan, yuan_to_fen
+from tucai.fees.money import fee_is_paid, fen_to_yuan, yuan_to_fen
 
 
 def _scope(request, campaign: Campaign) -> frozenset[int] | None:
@@ -130,7 +130,7 @@ def _class_render(request, campaign: Campaign, school_class: SchoolClass, *, for
     fee = campaign.fee_per_student_fen
     rows = list(selectors.student_fee_rows(campaign=campaign, class_ids=[school_class.pk]))
     for s in rows:
-        s.is_paid = fee == 0 or s.paid_fen >= fee
+        s.is_paid = fee_is_paid(fee_fen=fee, paid_fen=s.paid_fen)
         s.owed_fen = max(0, fee - s.paid_fen)
     if selected is None:
         # The unpaid are preselected; a part-payer is charged only what they still owe (see class_record).

@@ -24,6 +24,7 @@ from tucai.capture.models import CheckinScan, CodeKind, ScanResult, Ticket, Tick
 from tucai.capture.services.codes import CodeResolution, code_resolve
 from tucai.core.errors import TucaiError
 from tucai.fees.models import PaymentState
+from tucai.fees.money import fee_is_paid
 
 # Reason codes a desk shows for a refused scan (stable: tests, logs and the JSON API use them).
 REASONS: dict[str, tuple[str, str]] = {
@@ -553,7 +554,7 @@ def checkin_perform_desk(*, claims, raw_code: str | None = None, student_id: int
     fee_fen, paid_fen = row[4], int(row[5] or 0)
     code, student, school_class, assignment, slot, slot_room, today, room = _instances(row[6:], plan)
     if student is not None:
-        student._paid = not fee_fen or paid_fen >= fee_fen
+        student._paid = fee_is_paid(fee_fen=fee_fen or 0, paid_fen=paid_fen)
     if today is not None and today.room_id == room.pk:
         today.room = room
     actor = User(pk=user_id)
