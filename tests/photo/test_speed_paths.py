@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tucai.photo.resample import area_shrink
 from tucai.photo import decode, normalize as nz
 from tucai.photo.checks import _base
 from tucai.photo.spec import CHSI, Band
@@ -145,21 +146,22 @@ def test_render_crop_shrink_matches_area_averaging(factor):
 
 @pytest.mark.parametrize("size", [(240, 250), (240, 180), (120, 160), (240, 100)])
 def test_window_shrink_matches_area_averaging(size):
-    """``_base.shrink`` (the window copy the background/contrast checks read): the 2:1 path when both
+    """``resample.area_shrink`` (the window copy the background/contrast checks read, and the normaliser's
+    output): the 2:1 path when both
     axes shrink by less than 2, the same image as a direct INTER_AREA within a fraction of a grey level,
     edges in place; plain INTER_AREA otherwise ((120, 160), (240, 100): an axis shrinks by 2 or more)."""
     rng = np.random.default_rng(3)
     src = cv2.GaussianBlur(rng.integers(0, 256, (280, 435, 3), dtype=np.uint8), (0, 0), 1.2)
     src[:, 250:] //= 2
     view = src[:, 5:]                                              # a strided crop view, as the Context passes
-    out = _base.shrink(view, size)
+    out = area_shrink(view, size)
     ref = cv2.resize(np.ascontiguousarray(view), size, interpolation=cv2.INTER_AREA)
     assert out.shape == ref.shape == (size[1], size[0], 3)
     diff = np.abs(out.astype(int) - ref.astype(int))
     assert diff.mean() < 0.5, diff.mean()
     col = lambda im: int(np.argmin(np.diff(im.astype(float).mean(axis=(0, 2)))))
     assert abs(col(out) - col(ref)) <= 1
-    if not (size[0] < view.shape[1] < 2 * size[0] and size[1] < view.shape[0] < 2 * size[1]):
+    if not (size[0] < view.shape[1] < 2 * size[0] and size[1] < view.shape[0] <= 2 * size[1]):
         assert np.array_equal(out, ref)                            # outside the 2:1 path: INTER_AREA itself
 
 

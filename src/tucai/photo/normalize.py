@@ -28,6 +28,7 @@ from PIL import Image
 
 from tucai.photo.errors import NormalizeError
 from tucai.photo.geometry import FaceGeometry
+from tucai.photo.resample import area_shrink
 from tucai.photo.spec import CHSI, Profile
 
 # How strongly the crop planner pulls each measurement to its target (pixels on the canvas). Eyes are
@@ -276,13 +277,8 @@ def _check_image(image_rgb) -> np.ndarray:
 
 
 def render_crop(image_rgb: np.ndarray, plan: CropPlan) -> np.ndarray:
-    """The plan's crop resampled to the canvas: area averaging when shrinking, Lanczos otherwise.
-
-    Shrinking by less than 2× (the usual case: the decode is the coarsest DCT scale that keeps the face
-    at least 300 px wide, and the canvas wants it about 240) goes bilinear up to exactly twice the canvas
-    and then through OpenCV's exact 2:1 area average, which is vectorised; OpenCV's general INTER_AREA is
-    not, and costs twice as much. The two differ by about 0.15 grey levels on average (at most a few
-    levels on sharp edges, measured on portraits), far below the JPEG's own error."""
+    """The plan's crop resampled to the canvas: area averaging when shrinking
+    (:func:`tucai.photo.resample.area_shrink`), Lanczos otherwise."""
     image_rgb = _check_image(image_rgb)
     crop = image_rgb[plan.y0:plan.y1, plan.x0:plan.x1]
     if crop.shape[1] != plan.x1 - plan.x0 or crop.shape[0] != plan.y1 - plan.y0:
@@ -293,14 +289,11 @@ def render_crop(image_rgb: np.ndarray, plan: CropPlan) -> np.ndarray:
     W, H = plan.out_size
     if crop.shape[1] == W:
         out = crop.copy()
-    elif W < crop.shape[1] < 2 * W and H < crop.shape[0] <= 2 * H:
-        # Planned crops have the canvas aspect (a·k × b·k): both axes are only ever enlarged here.
-        up = cv2.resize(crop, (2 * W, 2 * H), interpolation=cv2.INTER_LINEAR)
-        out = cv2.resize(up, (W, H), interpolation=cv2.INTER_AREA)
+    elif crop.shape[1] > W:
+        out = area_shrink(crop, (W, H))
     else:
-        interp = cv2.INTER_AREA if crop.shape[1] > W else cv2.INTER_LANCZOS4
-        # A contiguous copy of the crop first: INTER_AREA on a strided view is about twice as slow.
-        out = cv2.resize(np.ascontiguousarray(crop), (W, H), interpolation=interp)
+        # A contiguous copy of the crop first: resizing a strided view is about twice as slow.
+        out = cv2.resize(np.ascontiguousarray(crop), (W, H), interpolation=cv2.INTER_LANCZOS4)
     return np.ascontiguousarray(out)
 
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from tucai.photo import analysis as an
 from tucai.photo.analysis import Analysis
+from tucai.photo.resample import area_shrink
 from tucai.photo.spec import Profile
 
 
@@ -161,7 +162,7 @@ class Context:
         f = WINDOW_WIDTH / max(1, x1 - x0)      # always this width: texture is measured per px of it
         size = (WINDOW_WIDTH, max(8, round((y1 - y0) * f)))
         crop = self.a.rgb[y0:y1, x0:x1]
-        return (shrink(crop, size) if f < 1 else cv2.resize(crop, size, interpolation=cv2.INTER_LINEAR)), f
+        return (area_shrink(crop, size) if f < 1 else cv2.resize(crop, size, interpolation=cv2.INTER_LINEAR)), f
 
     @cached_property
     def window_lab(self) -> np.ndarray:
@@ -247,21 +248,6 @@ def percentiles(values: np.ndarray, qs) -> np.ndarray:
     out = np.add(below, d * g)
     np.subtract(above, d * (1 - g), out=out, where=g >= 0.5)
     return out
-
-
-def shrink(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Area-average ``img`` down to ``size`` (w, h). Shrinking by less than 2× on both axes goes bilinear
-    up to exactly twice ``size`` and then through OpenCV's exact 2:1 area average, which is vectorised
-    (as tucai.photo.normalize.render_crop does): OpenCV's general INTER_AREA is not, and costs two to
-    three times as much. The two differ by a fraction of a grey level on average (a few levels on sharp
-    edges); the background/contrast checks read medians, spreads and gradients of the window copy,
-    not single pixels."""
-    w, h = size
-    sh, sw = img.shape[:2]
-    if w < sw < 2 * w and h < sh < 2 * h:
-        up = cv2.resize(img, (2 * w, 2 * h), interpolation=cv2.INTER_LINEAR)
-        return cv2.resize(up, (w, h), interpolation=cv2.INTER_AREA)
-    return cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA)
 
 
 def to_lab(rgb: np.ndarray) -> np.ndarray:
