@@ -2,9 +2,10 @@
 
 Creates a campaign with N students and their capture codes in a fresh database (SQLite in a
 temporary data directory, or with ``--db postgres://user@host:port/`` a throw-away database
-``tucai_bench_<pid>`` on that server, dropped afterwards), starts the Django WSGI app on 127.0.0.1
-under gunicorn with ``tucai/gunicorn_conf.py`` (when installed; ``--server wsgiref`` or without gunicorn: a small
-pre-fork ``wsgiref`` server with a thread pool, sharing the port with SO_REUSEPORT), and drives the
+``tucai_bench_<pid>`` on that server, dropped afterwards), starts the site on 127.0.0.1 the way
+production does (``tucai serve``: granian, sized by ``tucai/server.py``; for comparison ``--server
+gunicorn`` or ``uwsgi`` when installed, or ``wsgiref``: a small pre-fork server with a thread pool,
+sharing the port with SO_REUSEPORT), and drives the
 desk's check-in with ``--clients`` concurrent asyncio clients — ``--api desk`` (default): the desk
 page's ``POST /capture/api/desk/checkin/`` with a desk token per room; ``--api session``: the
 session + CSRF ``POST /capture/api/checkin/`` — every student once,
@@ -250,9 +251,14 @@ def plan(tokens: list[str], rooms: list[int], repeat: float, retry: float, max_r
 
 
 async def drive(host: str, port: int, jobs: list, clients: int, duration: float, session: str,
-                campaign: int, keepalive: bool = True, desk_tokens: dict | None = None) -> dict:
+                campaign: int, keepalive: bool = True, desk_tokens: dict | None = None,
+                rate: float | None = None, html: bool = True) -> dict:
     """``clients`` desks, each sending its next scan when the previous answer is in (one HTTP/1.1
-    connection per desk, as a browser keeps it; ``keepalive=False`` opens one per request)."""
+    connection per desk, as a browser keeps it; ``keepalive=False`` opens one per request).
+
+    ``rate``: open loop instead — scan k is due at start + k/rate and goes out from the first free
+    desk; its latency counts from when it was due, so a server that falls behind is charged for
+    the wait too (no "coordinated omission": a closed loop slows its own clients down and hides it)."""
     csrf = secrets.token_hex(16)  # a 32-character CSRF secret used as cookie and header
     queue: asyncio.Queue = asyncio.Queue()
     for j in jobs:
@@ -262,20 +268,22 @@ async def drive(host: str, port: int, jobs: list, clients: int, duration: float,
     results: dict[str, int] = {}
     deadline = time.perf_counter() + duration
 
-    async def one(conn, job, mine: list):
+    async def one(conn, job, mine: list, due: float | None = None):
         token, room, nonce = job
         if desk_tokens:  # the desk page's way: campaign, room and day are inside the token
             body = json.dumps({"code": token, "nonce": nonce}).encode()
-            auth = f"POST /capture/api/desk/checkin/ HTTP/1.1\r\nAuthorization: Desk {desk_tokens[room]}\r\n"
+            auth = (f"POST /capture/api/desk/checkin/{'?html=1' if html else ''} HTTP/1.1\r\n"
+                    f"Authorization: Desk {desk_tokens[room]}\r\n")
         else:
             body = json.dumps({"campaign": campaign, "room": room, "date": DAY, "code": token, "nonce": nonce,
                                "desk": "bench"}).encode()
-            auth = (f"POST /capture/api/checkin/ HTTP/1.1\r\nCookie: sessionid={session}; csrftoken={csrf}\r\n"
+            auth = (f"POST /capture/api/checkin/{'?html=1' if html else ''} HTTP/1.1\r\n"
+                    f"Cookie: sessionid={session}; csrftoken={csrf}\r\n"
                     f"X-CSRFToken: {csrf}\r\n")
         head = (f"{auth}Host: {host}:{port}\r\n"
                 f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
                 f"Connection: {'keep-alive' if keepalive else 'close'}\r\n\r\n").encode()
-        t0 = time.perf_counter()
+        t0 = time.perf_counter() if due is None else due
         if conn is None:
             conn = await asyncio.open_connection(host, port)
             opened[0] += 1
@@ -296,6 +304,7 @@ async def drive(host: str, port: int, jobs: list, clients: int, duration: float,
         payload = await reader.readexactly(length) if length else await reader.read()
         latencies.append(time.perf_counter() - t0)
         mine.append(latencies[-1])
+        timeline.append((t0, latencies[-1]))
         parts = status_line.split(b" ", 2)
         status = parts[1].decode() if len(parts) > 1 else "EOF"
         statuses[status] = statuses.get(status, 0) + 1
@@ -309,15 +318,24 @@ async def drive(host: str, port: int, jobs: list, clients: int, duration: float,
             return None
         return conn
 
+    timeline: list[tuple[float, float]] = []  # (sent or due, latency): where in the run the slow ones fell
     opened = [0]  # TCP connections the desks opened (one each, unless the server closes them)
     per_desk: list[float] = []  # each desk's mean latency: unequal when server processes' shares are
+
+    issued = [0]  # open loop: how many scans have been taken (the next one's index in the schedule)
 
     async def client() -> None:
         conn, mine = None, []
         while not queue.empty() and time.perf_counter() < deadline:
             job = queue.get_nowait()
+            due = None
+            if rate:
+                due = t0 + issued[0] / rate
+                issued[0] += 1
+                if due > time.perf_counter():
+                    await asyncio.sleep(due - time.perf_counter())
             try:
-                conn = await one(conn, job, mine)
+                conn = await one(conn, job, mine, due)
             except (OSError, asyncio.IncompleteReadError) as exc:
                 statuses[type(exc).__name__] = statuses.get(type(exc).__name__, 0) + 1
                 conn = None
@@ -338,7 +356,19 @@ async def drive(host: str, port: int, jobs: list, clients: int, duration: float,
         "statuses": statuses, "results": results,
         "desk_mean_ms": (1000 * min(per_desk), 1000 * max(per_desk)) if per_desk else None,
         "connections": opened[0],
+        "late": sum(1 for x in latencies if x > 0.05),
+        "slow_seconds": _slow_seconds(timeline, t0),
     }
+
+
+def _slow_seconds(timeline: list[tuple[float, float]], t0: float) -> list[tuple[int, int, int, float]]:
+    """Per second of the run with answers over 50 ms: (second, requests, over 50 ms, worst ms) —
+    a stall (the tail bunched in one second) reads differently from a tail spread evenly."""
+    per: dict[int, list[float]] = {}
+    for sent, lat in timeline:
+        per.setdefault(int(sent - t0), []).append(lat)
+    return [(sec, len(v), sum(1 for x in v if x > 0.05), 1000 * max(v)) for sec, v in sorted(per.items())
+            if any(x > 0.05 for x in v)]
 
 
 # --- main ------------------------------------------------------------------------------------
@@ -359,19 +389,23 @@ def main() -> int:
     ap.add_argument("--rooms", type=int, default=2)
     ap.add_argument("--clients", type=int, default=16, help="concurrent HTTP clients (desks)")
     ap.add_argument("--workers", type=int, default=None,
-                    help="server processes (default: tucai.gunicorn_conf's, 2 per CPU; wsgiref: 1 per CPU)")
+                    help="server processes (default: tucai serve's, tucai/server.py; gunicorn and uWSGI: 2 per CPU; "
+                         "wsgiref: 1 per CPU)")
     ap.add_argument("--threads", type=int, default=None,
                     help="threads per server process (a kept-alive desk connection holds one)")
     ap.add_argument("--api", choices=["desk", "session"], default="desk",
                     help="desk: desk-token API (what the desk page uses); session: session cookie + CSRF API")
-    ap.add_argument("--server", choices=["gunicorn", "wsgiref"], default=None,
-                    help="HTTP server (default: gunicorn when installed, else wsgiref)")
-    ap.add_argument("--worker-class", default=None, help="gunicorn worker class (default: the config's, gthread)")
-    ap.add_argument("--gil-switch-ms", type=float, default=None,
-                    help="gunicorn workers' sys.setswitchinterval in ms (default: the config's, 1 ms)")
+    ap.add_argument("--server", choices=["serve", "gunicorn", "uwsgi", "wsgiref"], default="serve",
+                    help="HTTP server (default: `tucai serve`, granian, as in production; gunicorn (gthread) and "
+                         "uWSGI (pyuwsgi) only when installed, for comparison)")
+    ap.add_argument("--no-html", action="store_true",
+                    help="ask for JSON only (the desk page also asks for the rendered result, ?html=1)")
     ap.add_argument("--sqlite-per-request", action="store_true",
                     help="SQLite: a new connection per request (TUCAI_DB_CONN_MAX_AGE=0), to compare with the "
                          "default of persistent connections")
+    ap.add_argument("--rate", type=float, default=None,
+                    help="open loop: offer this many check-ins per second (spread over --clients desks) and "
+                         "count latency from when each was due; default: closed loop, each desk as fast as answered")
     ap.add_argument("--no-keepalive", action="store_true", help="a new connection for every request")
     ap.add_argument("--repeat", type=float, default=0.10, help="share of repeat scans (new nonce)")
     ap.add_argument("--retry", type=float, default=0.03, help="share of retried submissions (same nonce)")
@@ -388,12 +422,6 @@ def main() -> int:
         return 0
 
     server = args.server
-    if server is None:
-        try:
-            import gunicorn  # noqa: F401
-            server = "gunicorn"
-        except ImportError:
-            server = "wsgiref"
     tmp = Path(tempfile.mkdtemp(prefix="tucai-bench-checkin-"))
     env = dict(os.environ, TUCAI_DATA_DIR=str(tmp), DJANGO_SETTINGS_MODULE="tucai.settings", TUCAI_DEBUG="0",
                TUCAI_SSL_REDIRECT="0", TUCAI_LOG_LEVEL="ERROR", TUCAI_SECRET_KEY=secrets.token_urlsafe(40),
@@ -428,21 +456,33 @@ def main() -> int:
         else:
             host, port = "127.0.0.1", free_port()
             log = open(tmp / "server.log", "w")  # noqa: SIM115
-            if server == "gunicorn":
-                # The production settings (tucai/gunicorn_conf.py), with this run's overrides.
-                for name, value in (("TUCAI_WORKERS", args.workers), ("TUCAI_THREADS", args.threads),
-                                    ("TUCAI_GIL_SWITCH_MS", args.gil_switch_ms)):
-                    if value is not None:
-                        env[name] = os.environ[name] = str(value)
-                import importlib
+            if server == "serve":
+                from tucai.server import server_options
 
-                conf = importlib.import_module("tucai.gunicorn_conf")
-                args.workers, args.threads = conf.workers, conf.threads
-                server = (f"gunicorn {args.worker_class or conf.worker_class} "
-                          f"(GIL switch interval {conf._switch_s * 1000:g} ms)")
-                procs = [subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "python:tucai.gunicorn_conf",
-                                           "tucai.wsgi:application", "-b", f"{host}:{port}", "--log-level", "warning",
-                                           *(["-k", args.worker_class] if args.worker_class else [])],
+                opts = server_options(env, workers=args.workers, threads=args.threads)
+                args.workers, args.threads = opts.workers, opts.threads
+                server = "tucai serve (granian)"
+                procs = [subprocess.Popen([str(Path(sys.executable).with_name("tucai")), "serve", "--bind",
+                                           f"{host}:{port}", "--workers", str(opts.workers), "--threads",
+                                           str(opts.threads), "--log-level", "warning"],
+                                          env=env, stdout=log, stderr=subprocess.STDOUT)]
+            elif server == "gunicorn":
+                # What tucai served with before `tucai serve` (tucai/server.py): gthread, 2 processes per
+                # CPU × 4 threads, kept-alive connections, the app loaded before the fork.
+                args.workers, args.threads = args.workers or 2 * (os.cpu_count() or 1), args.threads or 4
+                server = "gunicorn gthread"
+                procs = [subprocess.Popen([sys.executable, "-m", "gunicorn", "-k", "gthread", "-w", str(args.workers),
+                                           "--threads", str(args.threads), "--keep-alive", "60", "--preload",
+                                           "--backlog", "2048", "tucai.wsgi:application", "-b", f"{host}:{port}",
+                                           "--log-level", "warning"],
+                                          env=env, stdout=log, stderr=subprocess.STDOUT)]
+            elif server == "uwsgi":
+                args.workers, args.threads = args.workers or 2 * (os.cpu_count() or 1), args.threads or 4
+                server = "uWSGI (--http11-socket: HTTP/1.1 keep-alive in the workers)"
+                procs = [subprocess.Popen([str(Path(sys.executable).with_name("uwsgi")), "--http11-socket",
+                                           f"{host}:{port}", "--module", "tucai.wsgi:application", "--master",
+                                           "--processes", str(args.workers), "--threads", str(args.threads),
+                                           "--disable-logging", "--die-on-term", "--lazy-apps", "--listen", "1024"],
                                           env=env, stdout=log, stderr=subprocess.STDOUT)]
             else:
                 args.workers, args.threads = args.workers or os.cpu_count() or 2, args.threads or 16
@@ -464,7 +504,7 @@ def main() -> int:
         keepalive = not args.no_keepalive
         desk_tokens = data["desk_tokens"] if args.api == "desk" else None
         asyncio.run(drive(host, port, warm, args.clients, 30, data["session"], data["campaign"], keepalive,
-                          desk_tokens))
+                          desk_tokens, html=not args.no_html))
         server_pids = [p.pid for p in procs] + server_children([p.pid for p in procs])
         # The PostgreSQL server may be shared: count the backends serving this bench's database
         # apart from the rest (WAL writer, checkpointer, other users' sessions).
@@ -474,7 +514,7 @@ def main() -> int:
         cpu0 = (cpu_seconds(server_pids), cpu_seconds(own_pg), time.process_time(), 0.0)
         load0 = os.getloadavg()
         stats = asyncio.run(drive(host, port, jobs, args.clients, args.duration, data["session"], data["campaign"],
-                                  keepalive, desk_tokens))
+                                  keepalive, desk_tokens, rate=args.rate, html=not args.no_html))
         load1 = os.getloadavg()
         # Backends a worker thread opened during the run (its first request after the warm-up)
         # count in full: they did nothing before it.
@@ -486,13 +526,19 @@ def main() -> int:
         db = "PostgreSQL" if pg_db else ("SQLite, a connection per request" if args.sqlite_per_request
                                          else "SQLite, persistent connections")
         api = "desk token /capture/api/desk/checkin/" if desk_tokens else "session+CSRF /capture/api/checkin/"
+        api += " (JSON only)" if args.no_html else " (?html=1: JSON + the rendered result, as the desk page asks)"
         print(f"server: {server}, {args.workers} processes × {args.threads} threads; API: {api}; "
               f"clients: {args.clients} (asyncio, "
-              f"{'keep-alive' if keepalive else 'a connection per request'}), "
+              f"{'keep-alive' if keepalive else 'a connection per request'}"
+              f"{f', open loop at {args.rate:g}/s offered' if args.rate else ', closed loop'}), "
               f"{os.cpu_count()} CPUs, db: {db}")
         print(f"requests: {stats['requests']} in {stats['wall_s']:.2f} s → {stats['per_s']:.0f} check-ins/s; "
-              f"latency p50 {stats['p50_ms']:.1f} ms, p99 {stats['p99_ms']:.1f} ms, mean {stats['mean_ms']:.1f} ms")
+              f"latency p50 {stats['p50_ms']:.1f} ms, p99 {stats['p99_ms']:.1f} ms, mean {stats['mean_ms']:.1f} ms, "
+              f"over 50 ms: {stats['late']}")
         print(f"HTTP statuses: {stats['statuses']}; results: {stats['results']}")
+        if stats["slow_seconds"]:
+            print("seconds with answers over 50 ms (second: requests, over 50 ms, worst): " + "; ".join(
+                f"{sec}: {n}, {late}, {worst:.0f} ms" for sec, n, late, worst in stats["slow_seconds"]))
         if stats["desk_mean_ms"]:
             print("mean latency per desk: from {:.1f} to {:.1f} ms; {} connections opened".format(
                 *stats["desk_mean_ms"], stats["connections"]))

@@ -1,4 +1,4 @@
-"""WSGI entry point (``gunicorn -c python:tucai.gunicorn_conf tucai.wsgi``).
+"""WSGI entry point (``tucai serve`` runs it under granian; any WSGI server can).
 
 Two Django handlers share the process: the desk-token JSON API (the capture day's busiest
 endpoint, ``API_PATHS``) runs through ``API_MIDDLEWARE``; every other request through the full
