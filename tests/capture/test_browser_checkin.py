@@ -146,3 +146,33 @@ def test_desk_binds_unknown_code_and_manual_checkin(allow_db_in_playwright, brow
                      ("manual", "issued", "B")]
     ctx.close()
     close_db_connections()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_renaming_the_desk_opens_it_again_under_the_new_name(allow_db_in_playwright, browser, live_server, campaign,
+                                                            room, day, make_student, operator_user, project_static):
+    """Scans through the desk token are recorded under the token's name, so a new name asks for a
+    token bound to it (the page opens again) — and the next scan carries the new name."""
+    from tucai.capture.models import CheckinScan, DeskToken
+    from tucai.capture.services import codes
+
+    student = make_student(name="改名")
+    code = codes.capture_code_issue(student=student).token
+    ctx = browser.new_context(locale="zh-CN")
+    ctx.add_cookies([_session_cookie(operator_user, live_server)])
+    d = ctx.new_page()
+    d.goto(f"{live_server.url}/capture/desk/{campaign.pk}/{room.pk}/{day.isoformat()}/?desk=A")
+    d.fill("#desk-name", "东门2号")
+    with d.expect_navigation():
+        d.press("#desk-name", "Tab")  # the change event
+    assert "desk=%E4%B8%9C%E9%97%A82%E5%8F%B7" in d.url
+    assert d.input_value("#desk-name") == "东门2号"
+    d.focus("#scan-code")
+    d.keyboard.type(code)
+    d.keyboard.press("Enter")
+    d.wait_for_selector(".result[data-result=issued]")
+    assert list(CheckinScan.objects.values_list("desk", flat=True)) == ["东门2号"]
+    assert set(DeskToken.objects.values_list("desk", flat=True)) == {"A", "东门2号"}
+    ctx.close()
+    close_db_connections()

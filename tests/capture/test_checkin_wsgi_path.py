@@ -16,7 +16,7 @@ from django.db import close_old_connections
 from django.test import Client
 from django.urls import reverse
 
-from tucai.capture.models import CheckinScan, Ticket
+from tucai.capture.models import CheckinScan, DeskToken, Ticket
 from tucai.capture.services import codes
 from tucai.capture.services.desk import desk_token_issue, desk_token_revoke
 
@@ -192,7 +192,7 @@ def test_hostile_bodies_are_refused_not_500(desk, raw):
     assert status == 400 and data["code"].startswith("checkin."), data
 
 
-@pytest.mark.parametrize("field", ["code", "nonce", "desk"])
+@pytest.mark.parametrize("field", ["code", "nonce"])
 def test_a_nul_character_is_refused_on_every_database(desk, coded, field):
     """PostgreSQL text cannot hold NUL: refused as bad input (400), on SQLite too, and nothing recorded."""
     _, code = coded()
@@ -201,6 +201,16 @@ def test_a_nul_character_is_refused_on_every_database(desk, coded, field):
     status, data = _raw(desk[1], json.dumps(body).encode())
     assert status == 400 and data["code"] == "checkin.bad_request"
     assert not CheckinScan.objects.filter(nonce__startswith="nul").exists() and not Ticket.objects.exists()
+
+
+def test_scans_carry_the_desk_name_of_the_token_not_of_the_body(desk, coded):
+    """The token was issued to a named desk; a request cannot rename it in the record (not even with
+    a NUL the database could not store: the body's name is not used at all)."""
+    token = DeskToken.objects.get()
+    for i, name in enumerate(["Z-forged", "bad\x00name"]):
+        status, data = _raw(desk[1], json.dumps({"code": coded()[1], "nonce": f"label-{i}", "desk": name}).encode())
+        assert status == 200 and data["result"] == "issued", data
+    assert set(CheckinScan.objects.values_list("desk", flat=True)) == {token.desk}
 
 
 def test_another_desks_nonce_is_refused_not_answered(wsgi, desk, coded, day, make_student):

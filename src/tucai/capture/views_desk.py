@@ -138,7 +138,7 @@ def api_checkin(request):
 def api_desk_checkin(request):
     """The desk's check-in with ``Authorization: Desk <token>``: POST JSON {code | student, nonce}.
 
-    Campaign, room and day come from the signed token, not the body. Answers like
+    Campaign, room, day and the desk's name come from the token, not the body. Answers like
     :func:`api_checkin`; 401 with ``desk.token_*`` when the token is missing, forged, revoked,
     expired or its operator lost the right to check in."""
     try:
@@ -153,8 +153,7 @@ def api_desk_checkin(request):
         if body.get("student") and student_id is None:
             raise ValueError("bad student id")
         done = checkin_perform_desk(claims=claims, raw_code=None if student_id else str(body.get("code", "")),
-                                    student_id=student_id, nonce=str(body.get("nonce") or "") or None,
-                                    desk=str(body.get("desk") or ""))
+                                    student_id=student_id, nonce=str(body.get("nonce") or "") or None)
     except DeskRefused as exc:
         return JsonResponse({"ok": False, "result": "error", **exc.as_dict(), "message": exc.message}, status=401)
     except TucaiError as exc:

@@ -509,7 +509,7 @@ class DeskCheckin:
 
 
 def checkin_perform_desk(*, claims, raw_code: str | None = None, student_id: int | None = None,
-                         nonce: str | None = None, desk: str = "", now: dt.datetime | None = None) -> DeskCheckin:
+                         nonce: str | None = None, now: dt.datetime | None = None) -> DeskCheckin:
     """Check-in from a desk holding a verified desk token (``services.desk.desk_token_parse``).
 
     Same rules and records as :func:`checkin_perform`, for the campaign, room and day the token is
@@ -517,7 +517,9 @@ def checkin_perform_desk(*, claims, raw_code: str | None = None, student_id: int
     valid (not revoked or expired, operator active with ``checkin.perform``) and resolves the code
     to the student, class, slot and today's ticket; one statement then allocates the number and
     records the scan (or records the repeat/refusal). Foreign codes and manual look-ups go the
-    general way after the same desk check. Raises :class:`DeskRefused` when the desk is not valid."""
+    general way after the same desk check. Raises :class:`DeskRefused` when the desk is not valid.
+    Scans carry the desk name the token was issued with: what a request says of itself cannot
+    rename the desk in the record (the page asks for a new token when its name is changed)."""
     from tucai.accounts.models import User
     from tucai.campaigns.models import Campaign
     from tucai.capture.services.codes import code_token_looks_ours, code_token_parse
@@ -525,7 +527,7 @@ def checkin_perform_desk(*, claims, raw_code: str | None = None, student_id: int
     nonce = (nonce or "").strip() or None
     if nonce is not None and len(nonce) > 64:
         raise TucaiError("checkin.bad_nonce", "提交标识过长", "The nonce is too long (max 64 characters)")
-    _refuse_nul(raw_code, nonce, desk)
+    _refuse_nul(raw_code, nonce)
     if (raw_code is None) == (student_id is None):
         raise TucaiError("checkin.bad_input", "请扫码或选择学生（二选一）", "Give either a scanned code or a student")
     raw = (raw_code or "").strip()
@@ -549,8 +551,7 @@ def checkin_perform_desk(*, claims, raw_code: str | None = None, student_id: int
     if not access:
         raise DeskRefused("desk.token_revoked", "签到台令牌已作废、过期或无签到权限，请重新打开签到台页面",
                           "The desk token is revoked or expired, or its operator may not check in")
-    # The desk's own name for itself (editable on the page) or the one it was opened with.
-    user_id, desk_label, any_done = row[1], (desk or row[2] or "")[:40], bool(row[3])
+    user_id, desk_label, any_done = row[1], (row[2] or "")[:40], bool(row[3])
     fee_fen, paid_fen = row[4], int(row[5] or 0)
     code, student, school_class, assignment, slot, slot_room, today, room = _instances(row[6:], plan)
     if student is not None:

@@ -48,6 +48,15 @@
     if (rawField.value) document.getElementById("manual").open = true;
   }
 
+  // Scans through the desk token are recorded under the name the token was issued with: a new name
+  // opens the page again, which issues a token bound to it.
+  deskName.addEventListener("change", () => {
+    if (!desk.dataset.deskToken) return;
+    const url = new URL(window.location.href);
+    url.searchParams.set("desk", deskName.value.trim());
+    window.location.assign(url.toString());
+  });
+
   form.addEventListener("submit", (ev) => {
     ev.preventDefault();
     const code = input.value.trim();
