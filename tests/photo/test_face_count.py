@@ -126,3 +126,10 @@ def test_a_strip_or_thumbnail_cannot_break_the_models_for_later_photos(size, pho
     assert tiny.error_code != "analysis.internal"
     later = process(synth.jpeg_bytes(np.full((640, 480, 3), 200, np.uint8), 95), normalize=False)
     assert later.error_code is None and later.verdict == "retake"
+
+
+def test_warm_up_loads_the_pose_model_too(photo_models):
+    """A photo with no detectable face needs the pose model: it is loaded at start-up, not by that
+    photo at the camera."""
+    assert photo_models.person is not None
+    assert photo_models.get_person() is photo_models.person  # loaded once per process

@@ -116,8 +116,11 @@ def _quiet_native_stderr():
 MODELS = _Models()
 
 
-def warm_up() -> None:
-    """Load the models now (a worker or a bench calls this before timing)."""
+def warm_up(*, person: bool = True) -> None:
+    """Load the models now (a station, worker or bench calls this at start, before the first photo).
+
+    ``person``: also the pose model that only a photo with no detectable face needs (about 0.3 s
+    to load), so that photo is not the one that waits for it at the camera."""
     m = MODELS.get()
     img = np.full((256, 256, 3), 128, np.uint8)
     with m.run_lock:
@@ -125,6 +128,8 @@ def warm_up() -> None:
         m.detector_short.process(img)
         m.mesh.process(img)
         m.segmenter.process(img)
+    if person:
+        m.get_person()
 
 
 @dataclass
