@@ -11,9 +11,12 @@ Sizing (environment, or the command's options, which win):
 ``TUCAI_BIND`` (127.0.0.1:8000); ``TUCAI_WORKERS``: processes — one per CPU (at most 8: each holds
 up to ``threads`` database connections) on PostgreSQL, 1 on SQLite, which has one writer at a time
 (writers in one process queue on a lock and wake at once; in different processes they sleep in
-SQLite's busy handler); ``TUCAI_THREADS`` (2): threads per process that run the Django app — more
-only queue on the GIL (measured: 2 × 2 answered 822/s, 2 × 4 747/s, 2 × 8 719/s), fewer let one
-slow request (an export) hold a whole process.
+SQLite's busy handler); ``TUCAI_THREADS`` (4): threads per process that run the Django app. A
+thread is held for a whole response, a slow client's photo download included, so a few are needed
+to keep the desks answered; more only queue on the GIL (2 processes on PostgreSQL: 2 threads each
+answered 822 check-ins/s, 4 747/s, 8 719/s, and offered 500/s, 4 threads kept p99 at 21–35 ms).
+Run it under a supervisor that restarts it (systemd ``Restart=always``, see the README): granian
+brings back a worker that dies, but a worker that dies twice within seconds stops the whole server.
 No Django import here: the command reads these before any worker starts.
 """
 
@@ -64,11 +67,27 @@ def server_options(env: Mapping[str, str] | None = None, *, bind: str | None = N
         workers = _positive("TUCAI_WORKERS", env["TUCAI_WORKERS"]) if env.get("TUCAI_WORKERS") else (
             1 if sqlite else min(8, cpus))
     if threads is None:
-        threads = _positive("TUCAI_THREADS", env["TUCAI_THREADS"]) if env.get("TUCAI_THREADS") else 2
+        threads = _positive("TUCAI_THREADS", env["TUCAI_THREADS"]) if env.get("TUCAI_THREADS") else 4
     for name, value in (("workers", workers), ("threads", threads)):
         if value < 1:
             raise ValueError(f"{name} must be at least 1, not {value}")
     return ServerOptions(host=host, port=port, workers=workers, threads=threads)
+
+
+def port_free(host: str, port: int) -> bool:
+    """Whether nothing listens on ``host:port``. granian binds with SO_REUSEPORT, so a second server
+    started on a port in use would not fail: it would quietly take a share of the connections (old
+    code answering during a deploy; two SQLite writers). A plain bind does fail."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a restart's TIME_WAIT is not "in use"
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 def serve(options: ServerOptions, *, log_level: str = "info", access_log: bool = False) -> None:
@@ -82,6 +101,6 @@ def serve(options: ServerOptions, *, log_level: str = "info", access_log: bool =
            workers=options.workers, blocking_threads=options.threads, websockets=False,
            # A desk keeps its connection between scans (no TCP set-up per scan).
            http1_settings=HTTP1Settings(keep_alive=True), backlog=2048,
-           # A worker that dies (out of memory on a huge upload...) comes back instead of leaving
-           # the site with fewer processes.
+           # A worker that dies comes back (once: a second death within seconds ends the server,
+           # which its supervisor then restarts).
            respawn_failed_workers=True, log_level=LogLevels(log_level), log_access=access_log).serve()

@@ -62,7 +62,27 @@ class ApiWSGIHandler(WSGIHandler):
 api_application = ApiWSGIHandler()
 
 
+# granian (``tucai serve``) starts every request's environ from a copy of the process environment,
+# so TUCAI_DATABASE_URL (with its password) or a stray HTTP_* variable would reach request.META as
+# if the client had sent it. Those entries are dropped; the request's own CGI keys never are.
+_PROCESS_ENV = dict(os.environ)
+_REQUEST_KEYS = frozenset({
+    "REQUEST_METHOD", "SCRIPT_NAME", "PATH_INFO", "QUERY_STRING", "CONTENT_TYPE", "CONTENT_LENGTH",
+    "SERVER_NAME", "SERVER_PORT", "SERVER_PROTOCOL", "SERVER_SOFTWARE", "GATEWAY_INTERFACE",
+    "REMOTE_ADDR", "REMOTE_PORT", "REMOTE_HOST",
+})
+
+
+def without_process_env(environ: dict) -> dict:
+    """Remove the entries that came from the server's process environment, not from the request."""
+    for key, value in _PROCESS_ENV.items():
+        if key not in _REQUEST_KEYS and environ.get(key) == value:
+            del environ[key]
+    return environ
+
+
 def application(environ, start_response):
+    without_process_env(environ)
     # Exact paths only: anything else (a missing slash, another API) takes the full stack.
     if environ.get("PATH_INFO") in API_PATHS:
         return api_application(environ, start_response)

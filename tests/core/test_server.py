@@ -20,7 +20,7 @@ from tucai.server import ServerOptions, parse_bind, server_options
 
 
 def test_processes_follow_the_database():
-    assert server_options({}, cpus=4) == ServerOptions("127.0.0.1", 8000, 1, 2)  # embedded SQLite: one writer
+    assert server_options({}, cpus=4) == ServerOptions("127.0.0.1", 8000, 1, 4)  # embedded SQLite: one writer
     assert server_options({"TUCAI_DATABASE_URL": "sqlite:////tmp/x.sqlite3"}, cpus=4).workers == 1
     pg = {"TUCAI_DATABASE_URL": "postgres://u@h:5432/tucai"}
     assert server_options(pg, cpus=2).workers == 2
@@ -52,6 +52,20 @@ def test_serve_refuses_bad_options_with_a_clear_error(tmp_path):
     r = subprocess.run([sys.executable, "-m", "tucai", "serve", "--workers", "0"], capture_output=True, text=True,
                        env={**env, "TUCAI_DATA_DIR": str(tmp_path)}, timeout=60)
     assert r.returncode != 0 and "workers must be at least 1" in r.stderr
+
+
+def test_the_server_environment_does_not_reach_request_meta(monkeypatch):
+    """granian copies the process environment into every request's environ: a database URL with its
+    password, or a stray HTTP_* variable posing as a header, must not reach request.META."""
+    from tucai import wsgi
+
+    monkeypatch.setattr(wsgi, "_PROCESS_ENV", {"TUCAI_DATABASE_URL": "postgres://u:pw@db/tucai",
+                                               "HTTP_X_FORWARDED_PROTO": "https", "SERVER_NAME": "h"})
+    environ = {"TUCAI_DATABASE_URL": "postgres://u:pw@db/tucai", "HTTP_X_FORWARDED_PROTO": "https",
+               "SERVER_NAME": "h", "HTTP_ACCEPT": "*/*", "PATH_INFO": "/"}
+    assert wsgi.without_process_env(environ) == {"SERVER_NAME": "h", "HTTP_ACCEPT": "*/*", "PATH_INFO": "/"}
+    # A header the client really sent with another value is the client's.
+    assert wsgi.without_process_env({"HTTP_X_FORWARDED_PROTO": "http"}) == {"HTTP_X_FORWARDED_PROTO": "http"}
 
 
 def _free_port() -> int:
@@ -125,6 +139,16 @@ def test_tucai_serve_answers_pages_static_files_and_the_desk_api(served):
     # The session API needs a login: the anonymous POST is sent to the login page, not served.
     status, headers, _ = _request(port, "POST", "/capture/api/checkin/", body=b"{}")
     assert status in (302, 403)
+
+
+def test_a_second_server_on_a_port_in_use_is_refused(served, tmp_path):
+    port, proc = served
+    env = {k: v for k, v in os.environ.items() if k not in ("TUCAI_DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
+    r = subprocess.run([sys.executable, "-m", "tucai", "serve", "--bind", f"127.0.0.1:{port}"], capture_output=True,
+                       text=True, env={**env, "TUCAI_DATA_DIR": str(tmp_path)}, timeout=60)
+    assert r.returncode != 0 and "already in use" in r.stderr
+    assert proc.poll() is None  # the first one serves on
+    assert _request(port, "GET", "/accounts/login/")[0] == 200
 
 
 def test_tucai_serve_stops_on_sigterm(served):

@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
-from tucai.server import server_options, serve
+from tucai.server import port_free, server_options, serve
 
 
 class Command(BaseCommand):
@@ -14,7 +14,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--bind", help="host:port (default: TUCAI_BIND or 127.0.0.1:8000)")
         parser.add_argument("--workers", type=int, help="processes (default: one per CPU, at most 8; 1 on SQLite)")
-        parser.add_argument("--threads", type=int, help="threads per process (default: TUCAI_THREADS or 2)")
+        parser.add_argument("--threads", type=int, help="threads per process (default: TUCAI_THREADS or 4)")
         parser.add_argument("--log-level", default="info",
                             choices=["critical", "error", "warning", "info", "debug"])
         parser.add_argument("--access-log", action="store_true", help="a line per request")
@@ -24,6 +24,8 @@ class Command(BaseCommand):
             opts = server_options(bind=bind, workers=workers, threads=threads)
         except ValueError as exc:
             raise CommandError(str(exc)) from None
+        if not port_free(opts.host, opts.port):
+            raise CommandError(f"{opts.host}:{opts.port} is already in use (is tucai already serving there?)")
         # Workers are forked from this process: none may inherit a database connection.
         connections.close_all()
         self.stdout.write(f"Serving tucai on http://{opts.host}:{opts.port}/ "
