@@ -9,6 +9,7 @@ check-in (the two handlers alternated in one process). Host validation, the secu
 Django's request signals and error handling are the same on both.
 """
 
+import gc
 import os
 
 from django.core.wsgi import get_wsgi_application
@@ -87,3 +88,17 @@ def application(environ, start_response):
     if environ.get("PATH_INFO") in API_PATHS:
         return api_application(environ, start_response)
     return django_application(environ, start_response)
+
+
+def _settle() -> None:
+    """Load what the first requests would (the URLconf imports every app's views), then move all
+    objects so far into the collector's permanent generation. A full collection otherwise walks
+    all of Django's import-time objects — measured: 69 ms in a server process, during which its
+    threads stalled and the check-in bench's p99 at 500/s rose from ~25 ms to ~70 ms."""
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018 — imported for its side effect
+    gc.freeze()
+
+
+_settle()
