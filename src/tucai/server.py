@@ -103,4 +103,7 @@ def serve(options: ServerOptions, *, log_level: str = "info", access_log: bool =
            http1_settings=HTTP1Settings(keep_alive=True), backlog=2048,
            # A worker that dies comes back (once: a second death within seconds ends the server,
            # which its supervisor then restarts).
-           respawn_failed_workers=True, log_level=LogLevels(log_level), log_access=access_log).serve()
+           respawn_failed_workers=True,
+           # On SIGTERM a worker finishes its requests; one that has not stopped after this many
+           # seconds is killed, so a stop never hangs on a stuck request.
+           workers_kill_timeout=30, log_level=LogLevels(log_level), log_access=access_log).serve()

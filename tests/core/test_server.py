@@ -151,9 +151,22 @@ def test_a_second_server_on_a_port_in_use_is_refused(served, tmp_path):
     assert _request(port, "GET", "/accounts/login/")[0] == 200
 
 
-def test_tucai_serve_stops_on_sigterm(served):
+def test_tucai_serve_stops_on_sigterm(served, tmp_path):
+    """SIGTERM to the main process (systemd's KillMode=mixed, as the README's unit) stops it and its workers."""
     port, proc = served
-    os.killpg(proc.pid, signal.SIGTERM)
-    assert proc.wait(timeout=30) is not None
+    os.kill(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail("tucai serve did not stop on SIGTERM:\n" + (tmp_path / "serve.log").read_text()[-3000:])
+    assert proc.returncode == 0
+    for _ in range(50):  # and no worker is left behind in its process group
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail("a worker of tucai serve outlived it")
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
