@@ -1,11 +1,11 @@
 """The production HTTP server: ``tucai serve`` runs ``tucai.wsgi`` under granian (WSGI interface).
 
 Why granian and not gunicorn: on the capture day the check-in desks are the busiest clients
-(short JSON requests, two PostgreSQL round trips each). Measured with ``bench/checkin_load.py`` on
-the project's 2-CPU machine (PostgreSQL, 16 desks, same app): gunicorn gthread (4 processes × 4
-threads) spent 1.7–2.5 ms of server CPU per check-in against 1.2–1.6 ms for granian, whose HTTP
-handling is native code; offered 500 check-ins/s, gunicorn answered with p99 156–270 ms and
-granian 21–35 ms. The issue note of issue 4 has the runs.
+(short JSON requests, two PostgreSQL round trips each). Measured with ``bench/checkin_load.py
+--rate 500`` on the project's 2-CPU machine (PostgreSQL, 16 desks, the same app, both with the
+gc.freeze() of tucai.wsgi): gunicorn gthread (4 processes × 4 threads) spent 1.85–1.99 ms of server
+CPU per check-in and answered with p99 44–77 ms; granian (2 × 4), whose HTTP handling is native
+code, 1.49–1.51 ms and p99 13–15 ms. The issue note of issue 4 has the runs.
 
 Sizing (environment, or the command's options, which win):
 ``TUCAI_BIND`` (127.0.0.1:8000); ``TUCAI_WORKERS``: processes — one per CPU (at most 8: each holds
@@ -13,8 +13,8 @@ up to ``threads`` database connections) on PostgreSQL, 1 on SQLite, which has on
 (writers in one process queue on a lock and wake at once; in different processes they sleep in
 SQLite's busy handler); ``TUCAI_THREADS`` (4): threads per process that run the Django app. A
 thread is held for a whole response, a slow client's photo download included, so a few are needed
-to keep the desks answered; more only queue on the GIL (2 processes on PostgreSQL: 2 threads each
-answered 822 check-ins/s, 4 747/s, 8 719/s, and offered 500/s, 4 threads kept p99 at 21–35 ms).
+to keep the desks answered; more only queue on the GIL (2 processes on PostgreSQL, 16 desks as fast
+as answered: 2 threads each 794–822 check-ins/s, 4 747–824/s, 8 719/s).
 Run it under a supervisor that restarts it (systemd ``Restart=always``, see the README): granian
 brings back a worker that dies, but a worker that dies twice within seconds stops the whole server.
 No Django import here: the command reads these before any worker starts.
