@@ -23,9 +23,10 @@ class Command(BaseCommand):
         try:
             opts = server_options(bind=bind, workers=workers, threads=threads)
         except ValueError as exc:
-            raise CommandError(str(exc)) from None
+            raise CommandError(f"启动参数有误 / bad server setting: {exc}") from None
         if not port_free(opts.host, opts.port):
-            raise CommandError(f"{opts.host}:{opts.port} is already in use (is tucai already serving there?)")
+            raise CommandError(f"{opts.host}:{opts.port} 已被占用（tucai 是否已在运行？） / is already in use "
+                               "(is tucai already serving there?)")
         # Workers are forked from this process: none may inherit a database connection.
         connections.close_all()
         self.stdout.write(f"Serving tucai on http://{opts.host}:{opts.port}/ "
