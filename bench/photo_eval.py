@@ -73,6 +73,8 @@ REVIEWED: dict[tuple[str, str], tuple[str, str]] = {
     ("pose (yaw+pitch)", "lfw_Jennifer_Pena_0001.jpg"): ("bad", "head thrown back while singing"),
     ("pose (yaw+pitch)", "compreface_005_A.jpg"): ("unsure", "selfie, camera well above the face (the label"
                                                              " definition calls that unsure)"),
+    ("pose (yaw+pitch)", "compreface_006_A.jpg"): ("unsure", "camera above the face, as the label's own note says"
+                                                             " (the label definition calls that unsure)"),
     ("pose (yaw+pitch)", "facerec_obama1.jpg"): ("unsure", "turned about 15°: the label's own borderline"),
     ("pose (yaw+pitch)", "lfw_Oprah_Winfrey_0003.jpg"): ("bad", "chin raised and turned, looking up and away"),
     ("pose (yaw+pitch)", "lfw_Svetlana_Belousova_0001.jpg"): ("bad", "head bowed and turned, eyes looking up"),
