@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "tucai.capture",
     "tucai.stations",
     "tucai.fees",
+    "tucai.handoff",
 ]
 
 MIDDLEWARE = [

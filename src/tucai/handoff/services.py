@@ -1,0 +1,212 @@
+"""The hand-off package for the upload to CHSI (学信网): one 480×640 JPEG per photographed student plus
+an index, written as one zip file.
+
+CHSI's upload format is not public (../shared/DOMAIN.md), so the shape is the common one and the
+naming is configurable: ``{doc_number}.jpg`` by default (the ID number is how CHSI matches a photo to
+its record), ``index.csv`` (UTF-8 with BOM, so Excel opens it) with the student, the photo's hash and
+the raw capture-code token scanned at check-in (it travels with the photo), and ``missing.csv``: the
+active students with no accepted photo (the make-up list at the time of the build).
+
+Every photo is checked again as a file before it goes in (JPEG, baseline, the profile's 480×640,
+24-bit colour, within its size window): a file that fails is left out and listed with its reason,
+never shipped. The zip is written beside the target and moved
+into place when complete, so a failed build leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import os
+import re
+import string
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.db.models import Prefetch
+from django.utils import timezone
+
+from tucai.audit.services import audit_record
+from tucai.campaigns.models import Student, StudentStatus
+from tucai.core.errors import TucaiError
+from tucai.photo.spec import get_profile
+from tucai.stations.models import ACCEPTED_STATES, Shot
+
+DEFAULT_NAMING = "{doc_number}"
+NAMING_FIELDS = ("doc_number", "student_no", "name")
+INDEX_COLUMNS = ["文件名", "学号", "姓名", "证件类型", "证件号码", "院系", "班级", "采集码原文", "SHA-256", "采用时间"]
+MISSING_COLUMNS = ["学号", "姓名", "院系", "班级", "原因"]
+# Characters no file system or zip tool should meet in a name.
+_UNSAFE = re.compile(r'[\x00-\x1f\\/:*?"<>|]')
+
+
+@dataclass
+class HandoffEntry:
+    student: Student
+    shot: Shot | None
+    filename: str = ""
+    reason: str = ""          # why it is not in the package (empty when it is)
+
+
+@dataclass
+class HandoffResult:
+    included: list[HandoffEntry] = field(default_factory=list)
+    missing: list[HandoffEntry] = field(default_factory=list)    # no accepted photo
+    invalid: list[HandoffEntry] = field(default_factory=list)    # accepted photo fails the file check
+    path: Path | None = None
+    sha256: str = ""
+    size: int = 0
+
+
+def _naming_check(naming: str) -> None:
+    try:
+        names = {f for _, f, _, _ in string.Formatter().parse(naming) if f is not None}
+    except ValueError:
+        names = {""}
+    if not names or not names <= set(NAMING_FIELDS):
+        raise TucaiError("handoff.bad_naming", f"文件名模板无效：{naming!r}（可用字段：{', '.join(NAMING_FIELDS)}）",
+                         f"Invalid file-name pattern {naming!r} (fields: {', '.join(NAMING_FIELDS)})")
+
+
+def file_problem(data: bytes, *, profile_id: str) -> str:
+    """Why this accepted photo cannot go to CHSI as it is, or "" when it can."""
+    from PIL import Image, UnidentifiedImageError
+
+    prof = get_profile(profile_id)
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            fmt, size, mode = im.format, im.size, im.mode
+            progressive = bool(im.info.get("progressive") or im.info.get("progression"))
+            im.load()
+    except (UnidentifiedImageError, OSError, ValueError):
+        return "file.unreadable"
+    if fmt != "JPEG" or progressive:
+        return "file.not_baseline_jpeg"
+    if size != (prof.width, prof.height):
+        return "file.wrong_size"
+    if mode != "RGB":
+        return "file.not_colour"
+    if not prof.size_kb.contains(len(data) / 1024):
+        return "file.size_window"
+    return ""
+
+
+REASONS = {
+    "photo.none": ("没有已采用的照片（需补拍）", "No accepted photo (make-up shoot needed)"),
+    "file.unreadable": ("照片文件无法读取", "The photo file cannot be read"),
+    "file.missing": ("照片文件不存在", "The photo file is missing from storage"),
+    "file.not_baseline_jpeg": ("不是基线 JPEG", "Not a baseline JPEG"),
+    "file.wrong_size": ("尺寸不是规定的像素", "Not the required pixel size"),
+    "file.not_colour": ("不是 24 位彩色", "Not 24-bit colour"),
+    "file.size_window": ("文件大小超出规定范围", "File size outside the required window"),
+}
+
+
+def handoff_collect(*, campaign, naming: str = DEFAULT_NAMING) -> tuple[HandoffResult, dict[int, bytes]]:
+    """Who goes into the package and who does not (read-only); returns the photo bytes of those who do."""
+    _naming_check(naming)
+    accepted = Prefetch("shots", queryset=Shot.objects.filter(state__in=ACCEPTED_STATES).exclude(normalized="")
+                        .order_by("-decided_at", "-id"), to_attr="accepted_shots")
+    students = (Student.objects.filter(campaign=campaign, status=StudentStatus.ACTIVE)
+                .select_related("school_class__department").prefetch_related(accepted).order_by("student_no"))
+    result, data_by_student, seen = HandoffResult(), {}, {}
+    for s in students:
+        shot = s.accepted_shots[0] if s.accepted_shots else None
+        if shot is None:
+            result.missing.append(HandoffEntry(student=s, shot=None, reason="photo.none"))
+            continue
+        try:
+            with shot.normalized.open("rb") as fh:
+                data = fh.read()
+        except (FileNotFoundError, OSError):
+            result.invalid.append(HandoffEntry(student=s, shot=shot, reason="file.missing"))
+            continue
+        problem = file_problem(data, profile_id=campaign.photo_profile or "chsi")
+        if problem:
+            result.invalid.append(HandoffEntry(student=s, shot=shot, reason=problem))
+            continue
+        stem = _UNSAFE.sub("_", naming.format(doc_number=s.doc_number.upper(), student_no=s.student_no,
+                                              name=s.name)).strip(" .")
+        filename = f"{stem}.jpg"
+        if not stem or filename.lower() in seen:
+            other = seen.get(filename.lower())
+            raise TucaiError("handoff.duplicate_name",
+                             f"文件名重复：{filename}（{other}、{s.student_no}），请换用其他文件名模板",
+                             f"Two students would get the file name {filename} ({other}, {s.student_no}): "
+                             "use another naming pattern")
+        seen[filename.lower()] = s.student_no
+        result.included.append(HandoffEntry(student=s, shot=shot, filename=filename))
+        data_by_student[s.pk] = data
+    return result, data_by_student
+
+
+def _csv(rows: list[list[str]], header: list[str]) -> bytes:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow(header)
+    w.writerows(rows)
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+def _department(s: Student) -> str:
+    sc = s.school_class
+    return str(sc.department) if sc is not None and sc.department_id else ""
+
+
+def handoff_build(*, campaign, out: str | Path, naming: str = DEFAULT_NAMING, require_all: bool = False,
+                  actor=None, actor_label: str = "") -> HandoffResult:
+    """Write the package to ``out`` (a .zip path) and record the build in the audit log.
+
+    ``require_all``: refuse (write nothing) when any active student has no accepted photo or a photo
+    that fails the file check."""
+    out = Path(out)
+    if out.suffix.lower() != ".zip":
+        raise TucaiError("handoff.bad_target", "输出文件须以 .zip 结尾", "The output file must end in .zip")
+    if not out.parent.is_dir():
+        raise TucaiError("handoff.bad_target", f"目录不存在：{out.parent}", f"No such directory: {out.parent}")
+    result, data = handoff_collect(campaign=campaign, naming=naming)
+    if require_all and (result.missing or result.invalid):
+        raise TucaiError("handoff.incomplete",
+                         f"仍有 {len(result.missing)} 人没有照片、{len(result.invalid)} 张照片不合格，未生成交付包",
+                         f"{len(result.missing)} students have no photo and {len(result.invalid)} photos fail the "
+                         "file check: no package written")
+    if not result.included:
+        raise TucaiError("handoff.empty", "没有可交付的照片", "There is no photo to hand off")
+    index_rows = [[e.filename, e.student.student_no, e.student.name, e.student.get_doc_type_display(),
+                   e.student.doc_number, _department(e.student), str(e.student.school_class),
+                   e.shot.capture_token, hashlib.sha256(data[e.student.pk]).hexdigest(),
+                   timezone.localtime(e.shot.decided_at).strftime("%Y-%m-%d %H:%M:%S") if e.shot.decided_at else ""]
+                  for e in result.included]
+    missing_rows = [[e.student.student_no, e.student.name, _department(e.student), str(e.student.school_class),
+                     REASONS[e.reason][0]] for e in result.missing + result.invalid]
+    fd, tmp = tempfile.mkstemp(prefix=".handoff-", suffix=".zip.part", dir=out.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w") as zf:
+            # JPEGs are compressed already: stored, not deflated again.
+            for e in result.included:
+                zf.writestr(zipfile.ZipInfo(e.filename, date_time=_zip_time(e.shot)), data[e.student.pk],
+                            compress_type=zipfile.ZIP_STORED)
+            zf.writestr("index.csv", _csv(index_rows, INDEX_COLUMNS), compress_type=zipfile.ZIP_DEFLATED)
+            zf.writestr("missing.csv", _csv(missing_rows, MISSING_COLUMNS), compress_type=zipfile.ZIP_DEFLATED)
+            fh.flush()
+            os.fsync(fh.fileno())
+        digest = hashlib.sha256(Path(tmp).read_bytes()).hexdigest()
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    result.path, result.sha256, result.size = out, digest, out.stat().st_size
+    audit_record(actor=actor, actor_label=actor_label, action="handoff.build", entity_type="campaigns.campaign",
+                 entity_id=campaign.pk, campaign_id=campaign.pk, institution_id=campaign.institution_id,
+                 changes={"included": [None, len(result.included)], "missing": [None, len(result.missing)],
+                          "invalid": [None, len(result.invalid)], "sha256": [None, digest]},
+                 note=f"{out.name} naming={naming}")
+    return result
+
+
+def _zip_time(shot: Shot) -> tuple[int, int, int, int, int, int]:
+    when = timezone.localtime(shot.decided_at or shot.received_at)
+    return (max(1980, when.year), when.month, when.day, when.hour, when.minute, when.second)
