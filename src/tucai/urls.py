@@ -19,6 +19,7 @@ urlpatterns = [
     path("capture/", include("tucai.capture.urls")),
     path("stations/", include("tucai.stations.urls")),
     path("fees/", include("tucai.fees.urls")),
+    path("handoff/", include("tucai.handoff.urls")),
 ]
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

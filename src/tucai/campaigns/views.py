@@ -24,6 +24,7 @@ def campaign_detail(request, code: str):
         # a class monitor (班长) follows their own class's progress and make-up list
         "class_progress": user_can(user=request.user, institution_id=inst, perm="progress.view_class"),
         "fees": user_can(user=request.user, institution_id=inst, perm="fees.view"),
+        "handoff": user_can(user=request.user, institution_id=inst, perm="handoff.build"),
     }
     students_active = campaign.students.filter(status="active").count()
     return render(request, "campaigns/detail.html",
