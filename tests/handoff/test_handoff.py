@@ -89,7 +89,7 @@ def test_naming_patterns_and_their_errors(campaign, make_student, photograph, tm
     s1, s2 = make_student(name="同名"), make_student(name="同名")
     photograph(s1)
     photograph(s2)
-    result, _ = handoff_collect(campaign=campaign, naming="{student_no}_{name}")
+    result = handoff_collect(campaign=campaign, naming="{student_no}_{name}")
     assert sorted(e.filename for e in result.included) == sorted(f"{s.student_no}_同名.jpg" for s in (s1, s2))
     for naming, code in (("{name}", "handoff.duplicate_name"), ("{password}", "handoff.bad_naming"),
                          ("plain", "handoff.bad_naming"), ("{doc_number", "handoff.bad_naming")):
@@ -148,3 +148,32 @@ def test_command_line_check_and_build(campaign, make_student, photograph, tmp_pa
         call_command("handoff", "build", "--campaign", campaign.code, str(tmp_path / "all.zip"), "--require-all")
     with pytest.raises(CommandError, match="no campaign"):
         call_command("handoff", "check", "--campaign", "nope")
+
+
+def test_names_in_chinese_are_flagged_utf8_and_formula_cells_are_neutralised(campaign, make_student, photograph,
+                                                                              tmp_path):
+    s = make_student(name="=HYPERLINK(\"x\")")
+    photograph(s)
+    t = make_student(name="欧阳娜娜")
+    photograph(t)
+    out = tmp_path / "p.zip"
+    handoff_build(campaign=campaign, out=out, naming="{student_no}{name}")
+    with zipfile.ZipFile(out) as zf:
+        info = zf.getinfo(f"{t.student_no}欧阳娜娜.jpg")
+        assert info.flag_bits & 0x800  # UTF-8 names: Windows' and macOS' unzip show them right
+        names = [row[2] for row in _csv(zf, "index.csv")[1:]]
+        assert "'=HYPERLINK(\"x\")" in names and "欧阳娜娜" in names
+
+
+def test_truncated_and_lost_files_are_left_out_with_their_reason(campaign, make_student, photograph, tmp_path):
+    a, b, c = make_student(), make_student(), make_student()
+    photograph(a)
+    shot_b, shot_c = photograph(b), photograph(c)
+    with default_storage.open(shot_b.normalized.name, "rb") as fh:
+        data = fh.read()
+    with default_storage.open(shot_b.normalized.name, "wb") as fh:
+        fh.write(data[: len(data) // 2])
+    default_storage.delete(shot_c.normalized.name)
+    result = handoff_collect(campaign=campaign)
+    assert [e.student for e in result.included] == [a]
+    assert {(e.student, e.reason) for e in result.invalid} == {(b, "file.unreadable"), (c, "file.missing")}

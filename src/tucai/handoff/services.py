@@ -3,7 +3,8 @@ an index, written as one zip file.
 
 CHSI's upload format is not public (../shared/DOMAIN.md), so the shape is the common one and the
 naming is configurable: ``{doc_number}.jpg`` by default (the ID number is how CHSI matches a photo to
-its record), ``index.csv`` (UTF-8 with BOM, so Excel opens it) with the student, the photo's hash and
+its record), ``index.csv`` (UTF-8 with BOM, so Excel opens it; cells that
+would read as formulas are neutralised) with the student, the photo's hash and
 the raw capture-code token scanned at check-in (it travels with the photo), and ``missing.csv``: the
 active students with no accepted photo (the make-up list at the time of the build).
 
@@ -15,7 +16,6 @@ into place when complete, so a failed build leaves nothing half-written.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import os
@@ -23,15 +23,17 @@ import re
 import string
 import tempfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from django.db.models import Prefetch
+from django.db.models import F, Prefetch
 from django.utils import timezone
 
 from tucai.audit.services import audit_record
 from tucai.campaigns.models import Student, StudentStatus
 from tucai.core.errors import TucaiError
+from tucai.core.spreadsheets import csv_bytes
 from tucai.photo.spec import get_profile
 from tucai.stations.models import ACCEPTED_STATES, Shot
 
@@ -80,6 +82,7 @@ def file_problem(data: bytes, *, profile_id: str) -> str:
         with Image.open(io.BytesIO(data)) as im:
             fmt, size, mode = im.format, im.size, im.mode
             progressive = bool(im.info.get("progressive") or im.info.get("progression"))
+            im.draft("RGB", (size[0] // 8, size[1] // 8))  # every byte still decoded (truncation shows), at 1/8
             im.load()
     except (UnidentifiedImageError, OSError, ValueError):
         return "file.unreadable"
@@ -105,14 +108,18 @@ REASONS = {
 }
 
 
-def handoff_collect(*, campaign, naming: str = DEFAULT_NAMING) -> tuple[HandoffResult, dict[int, bytes]]:
-    """Who goes into the package and who does not (read-only); returns the photo bytes of those who do."""
+def handoff_collect(*, campaign, naming: str = DEFAULT_NAMING,
+                    on_photo: Callable[[HandoffEntry, bytes], None] | None = None) -> HandoffResult:
+    """Who goes into the package and who does not, and why (reads and checks every photo file, one
+    at a time). ``on_photo(entry, data)`` receives each photo that goes in as it is read — the build
+    writes it into the zip there, so no more than one photo is held in memory."""
     _naming_check(naming)
+    profile_id = campaign.photo_profile or "chsi"
     accepted = Prefetch("shots", queryset=Shot.objects.filter(state__in=ACCEPTED_STATES).exclude(normalized="")
-                        .order_by("-decided_at", "-id"), to_attr="accepted_shots")
+                        .order_by(F("decided_at").desc(nulls_last=True), "-id"), to_attr="accepted_shots")
     students = (Student.objects.filter(campaign=campaign, status=StudentStatus.ACTIVE)
                 .select_related("school_class__department").prefetch_related(accepted).order_by("student_no"))
-    result, data_by_student, seen = HandoffResult(), {}, {}
+    result, seen = HandoffResult(), {}
     for s in students:
         shot = s.accepted_shots[0] if s.accepted_shots else None
         if shot is None:
@@ -121,34 +128,35 @@ def handoff_collect(*, campaign, naming: str = DEFAULT_NAMING) -> tuple[HandoffR
         try:
             with shot.normalized.open("rb") as fh:
                 data = fh.read()
-        except (FileNotFoundError, OSError):
+        except OSError:  # FileNotFoundError included: the row outlived its file
             result.invalid.append(HandoffEntry(student=s, shot=shot, reason="file.missing"))
             continue
-        problem = file_problem(data, profile_id=campaign.photo_profile or "chsi")
+        problem = file_problem(data, profile_id=profile_id)
         if problem:
             result.invalid.append(HandoffEntry(student=s, shot=shot, reason=problem))
             continue
-        stem = _UNSAFE.sub("_", naming.format(doc_number=s.doc_number.upper(), student_no=s.student_no,
-                                              name=s.name)).strip(" .")
-        filename = f"{stem}.jpg"
-        if not stem or filename.lower() in seen:
-            other = seen.get(filename.lower())
+        filename = _filename(naming, s)
+        other = seen.get(filename.lower())
+        if other is not None:
             raise TucaiError("handoff.duplicate_name",
                              f"文件名重复：{filename}（{other}、{s.student_no}），请换用其他文件名模板",
                              f"Two students would get the file name {filename} ({other}, {s.student_no}): "
                              "use another naming pattern")
         seen[filename.lower()] = s.student_no
-        result.included.append(HandoffEntry(student=s, shot=shot, filename=filename))
-        data_by_student[s.pk] = data
-    return result, data_by_student
+        entry = HandoffEntry(student=s, shot=shot, filename=filename)
+        result.included.append(entry)
+        if on_photo is not None:
+            on_photo(entry, data)
+    return result
 
 
-def _csv(rows: list[list[str]], header: list[str]) -> bytes:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow(header)
-    w.writerows(rows)
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+def _filename(naming: str, s: Student) -> str:
+    stem = _UNSAFE.sub("_", naming.format(doc_number=s.doc_number.upper(), student_no=s.student_no,
+                                          name=s.name)).strip(" .")
+    if not stem:
+        raise TucaiError("handoff.bad_naming", f"学生 {s.student_no} 按模板 {naming!r} 得到空文件名",
+                         f"The pattern {naming!r} gives student {s.student_no} an empty file name")
+    return f"{stem}.jpg"
 
 
 def _department(s: Student) -> str:
@@ -167,33 +175,36 @@ def handoff_build(*, campaign, out: str | Path, naming: str = DEFAULT_NAMING, re
         raise TucaiError("handoff.bad_target", "输出文件须以 .zip 结尾", "The output file must end in .zip")
     if not out.parent.is_dir():
         raise TucaiError("handoff.bad_target", f"目录不存在：{out.parent}", f"No such directory: {out.parent}")
-    result, data = handoff_collect(campaign=campaign, naming=naming)
-    if require_all and (result.missing or result.invalid):
-        raise TucaiError("handoff.incomplete",
-                         f"仍有 {len(result.missing)} 人没有照片、{len(result.invalid)} 张照片不合格，未生成交付包",
-                         f"{len(result.missing)} students have no photo and {len(result.invalid)} photos fail the "
-                         "file check: no package written")
-    if not result.included:
-        raise TucaiError("handoff.empty", "没有可交付的照片", "There is no photo to hand off")
-    index_rows = [[e.filename, e.student.student_no, e.student.name, e.student.get_doc_type_display(),
-                   e.student.doc_number, _department(e.student), str(e.student.school_class),
-                   e.shot.capture_token, hashlib.sha256(data[e.student.pk]).hexdigest(),
-                   timezone.localtime(e.shot.decided_at).strftime("%Y-%m-%d %H:%M:%S") if e.shot.decided_at else ""]
-                  for e in result.included]
-    missing_rows = [[e.student.student_no, e.student.name, _department(e.student), str(e.student.school_class),
-                     REASONS[e.reason][0]] for e in result.missing + result.invalid]
+    _naming_check(naming)
+    index_rows: list[list[str]] = []
     fd, tmp = tempfile.mkstemp(prefix=".handoff-", suffix=".zip.part", dir=out.parent)
     try:
         with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w") as zf:
-            # JPEGs are compressed already: stored, not deflated again.
-            for e in result.included:
-                zf.writestr(zipfile.ZipInfo(e.filename, date_time=_zip_time(e.shot)), data[e.student.pk],
+            def add(entry: HandoffEntry, data: bytes) -> None:
+                # JPEGs are compressed already: stored, not deflated again.
+                zf.writestr(zipfile.ZipInfo(entry.filename, date_time=_zip_time(entry.shot)), data,
                             compress_type=zipfile.ZIP_STORED)
-            zf.writestr("index.csv", _csv(index_rows, INDEX_COLUMNS), compress_type=zipfile.ZIP_DEFLATED)
-            zf.writestr("missing.csv", _csv(missing_rows, MISSING_COLUMNS), compress_type=zipfile.ZIP_DEFLATED)
+                s = entry.student
+                index_rows.append([entry.filename, s.student_no, s.name, s.get_doc_type_display(), s.doc_number,
+                                   _department(s), str(s.school_class), entry.shot.capture_token,
+                                   hashlib.sha256(data).hexdigest(), _local(entry.shot.decided_at)])
+
+            result = handoff_collect(campaign=campaign, naming=naming, on_photo=add)
+            if require_all and (result.missing or result.invalid):
+                raise TucaiError("handoff.incomplete",
+                                 f"仍有 {len(result.missing)} 人没有照片、{len(result.invalid)} 张照片不合格，未生成交付包",
+                                 f"{len(result.missing)} students have no photo and {len(result.invalid)} photos fail "
+                                 "the file check: no package written")
+            if not result.included:
+                raise TucaiError("handoff.empty", "没有可交付的照片", "There is no photo to hand off")
+            missing_rows = [[e.student.student_no, e.student.name, _department(e.student), str(e.student.school_class),
+                             REASONS[e.reason][0]] for e in result.missing + result.invalid]
+            zf.writestr("index.csv", csv_bytes(INDEX_COLUMNS, index_rows), compress_type=zipfile.ZIP_DEFLATED)
+            zf.writestr("missing.csv", csv_bytes(MISSING_COLUMNS, missing_rows), compress_type=zipfile.ZIP_DEFLATED)
             fh.flush()
             os.fsync(fh.fileno())
-        digest = hashlib.sha256(Path(tmp).read_bytes()).hexdigest()
+        digest = _sha256_file(Path(tmp))
+        # mkstemp's 0600 stays: the package holds every student's ID number.
         os.replace(tmp, out)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -205,6 +216,18 @@ def handoff_build(*, campaign, out: str | Path, naming: str = DEFAULT_NAMING, re
                           "invalid": [None, len(result.invalid)], "sha256": [None, digest]},
                  note=f"{out.name} naming={naming}")
     return result
+
+
+def _local(when) -> str:
+    return timezone.localtime(when).strftime("%Y-%m-%d %H:%M:%S") if when else ""
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def _zip_time(shot: Shot) -> tuple[int, int, int, int, int, int]:

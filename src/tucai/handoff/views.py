@@ -21,7 +21,7 @@ def _render(request, campaign, *, naming: str, error: TucaiError | None = None, 
     result = None
     if error is None or error.code not in ("handoff.bad_naming", "handoff.duplicate_name"):
         try:
-            result, _ = handoff_collect(campaign=campaign, naming=naming)
+            result = handoff_collect(campaign=campaign, naming=naming)
         except TucaiError as exc:
             error = exc
             status = 400

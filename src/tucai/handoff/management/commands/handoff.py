@@ -41,7 +41,7 @@ class Command(BaseCommand):
             raise CommandError(f"没有代码为 {campaign} 的采集活动 / no campaign with the code {campaign}") from None
         try:
             if action == "check":
-                result, _ = handoff_collect(campaign=camp, naming=naming)
+                result = handoff_collect(campaign=camp, naming=naming)
             else:
                 result = handoff_build(campaign=camp, out=options["out"], naming=naming,
                                        require_all=options["require_all"], actor_label="cli")
