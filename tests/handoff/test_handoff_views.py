@@ -36,14 +36,14 @@ def test_page_lists_who_is_left_out_and_download_builds_the_package(campaign, ma
     photograph(a)
     r = office_client.get(reverse("handoff:page", args=[campaign.code]))
     html = r.content.decode()
-    assert 'data-included="1" data-missing="1" data-invalid="0"' in html
+    assert 'data-included="1" data-missing="1"' in html
     assert f'data-student="{b.pk}" data-reason="photo.none"' in html and f'data-student="{a.pk}"' not in html
 
     r = office_client.post(reverse("handoff:build", args=[campaign.code]), {"naming": "{student_no}"})
     assert r.status_code == 200 and r["Content-Type"] == "application/zip"
     assert f'filename="chsi-{campaign.code}.zip"' in r["Content-Disposition"]
     with zipfile.ZipFile(io.BytesIO(b"".join(r.streaming_content))) as zf:
-        assert sorted(zf.namelist()) == sorted([f"{a.student_no}.jpg", "index.csv", "missing.csv"])
+        assert sorted(zf.namelist()) == sorted([f"{a.student_no}.jpg", "index.csv", "index.xlsx", "missing.csv"])
     assert AuditEntry.objects.get(action="handoff.build").actor == office_user
 
 

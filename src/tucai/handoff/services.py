@@ -3,15 +3,16 @@ an index, written as one zip file.
 
 CHSI's upload format is not public (../shared/DOMAIN.md), so the shape is the common one and the
 naming is configurable: ``{doc_number}.jpg`` by default (the ID number is how CHSI matches a photo to
-its record), ``index.csv`` (UTF-8 with BOM, so Excel opens it; cells that
-would read as formulas are neutralised) with the student, the photo's hash and
-the raw capture-code token scanned at check-in (it travels with the photo), and ``missing.csv``: the
-active students with no accepted photo (the make-up list at the time of the build).
+its record). ``index.csv`` lists each file with the student, the photo's hash and the capture-code
+token scanned at check-in (it travels with the photo); ``missing.csv`` the active students with no
+accepted photo (the make-up list at the time of the build) and those whose photo fails the file
+check. Both are UTF-8 with BOM, a cell that would read as a formula gets a leading apostrophe
+(core.spreadsheets), and ``index.xlsx`` has the same lists with ID numbers kept as text.
 
 Every photo is checked again as a file before it goes in (JPEG, baseline, the profile's 480×640,
 24-bit colour, within its size window): a file that fails is left out and listed with its reason,
-never shipped. The zip is written beside the target and moved
-into place when complete, so a failed build leaves nothing half-written.
+never shipped. The zip is written beside the target (mode 0600: it holds every student's ID
+number) and moved into place when complete, so a failed build leaves nothing half-written.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import os
 import re
 import string
 import tempfile
+import unicodedata
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,7 +35,7 @@ from django.utils import timezone
 from tucai.audit.services import audit_record
 from tucai.campaigns.models import Student, StudentStatus
 from tucai.core.errors import TucaiError
-from tucai.core.spreadsheets import csv_bytes
+from tucai.core.spreadsheets import csv_bytes, xlsx_bytes
 from tucai.photo.spec import get_profile
 from tucai.stations.models import ACCEPTED_STATES, Shot
 
@@ -64,11 +66,14 @@ class HandoffResult:
 
 
 def _naming_check(naming: str) -> None:
+    """Only bare fields: a format spec or conversion (``{name:>{student_no}}``, ``{name!r}``) could
+    make a file name of any length or raise while formatting."""
     try:
-        names = {f for _, f, _, _ in string.Formatter().parse(naming) if f is not None}
+        parts = list(string.Formatter().parse(naming))
     except ValueError:
-        names = {""}
-    if not names or not names <= set(NAMING_FIELDS):
+        parts = [("", "", "", None)]
+    fields = [(f, spec, conv) for _, f, spec, conv in parts if f is not None]
+    if not fields or any(f not in NAMING_FIELDS or spec or conv is not None for f, spec, conv in fields):
         raise TucaiError("handoff.bad_naming", f"文件名模板无效：{naming!r}（可用字段：{', '.join(NAMING_FIELDS)}）",
                          f"Invalid file-name pattern {naming!r} (fields: {', '.join(NAMING_FIELDS)})")
 
@@ -108,11 +113,12 @@ REASONS = {
 }
 
 
-def handoff_collect(*, campaign, naming: str = DEFAULT_NAMING,
+def handoff_collect(*, campaign, naming: str = DEFAULT_NAMING, check_files: bool = True,
                     on_photo: Callable[[HandoffEntry, bytes], None] | None = None) -> HandoffResult:
-    """Who goes into the package and who does not, and why (reads and checks every photo file, one
-    at a time). ``on_photo(entry, data)`` receives each photo that goes in as it is read — the build
-    writes it into the zip there, so no more than one photo is held in memory."""
+    """Who goes into the package and who does not, and why. With ``check_files`` every photo file is
+    read and checked, one at a time (without, the answer comes from the database alone: who has an
+    accepted photo — what a page shows). ``on_photo(entry, data)`` receives each photo that goes in
+    as it is read — the build writes it into the zip there, so no more than one photo is in memory."""
     _naming_check(naming)
     profile_id = campaign.photo_profile or "chsi"
     accepted = Prefetch("shots", queryset=Shot.objects.filter(state__in=ACCEPTED_STATES).exclude(normalized="")
@@ -125,16 +131,23 @@ def handoff_collect(*, campaign, naming: str = DEFAULT_NAMING,
         if shot is None:
             result.missing.append(HandoffEntry(student=s, shot=None, reason="photo.none"))
             continue
-        try:
-            with shot.normalized.open("rb") as fh:
-                data = fh.read()
-        except OSError:  # FileNotFoundError included: the row outlived its file
-            result.invalid.append(HandoffEntry(student=s, shot=shot, reason="file.missing"))
-            continue
-        problem = file_problem(data, profile_id=profile_id)
-        if problem:
-            result.invalid.append(HandoffEntry(student=s, shot=shot, reason=problem))
-            continue
+        data = b""
+        if check_files:
+            try:
+                with shot.normalized.open("rb") as fh:
+                    data = fh.read()
+            except FileNotFoundError:  # the row outlived its file
+                result.invalid.append(HandoffEntry(student=s, shot=shot, reason="file.missing"))
+                continue
+            except OSError as exc:
+                # Anything else (storage down, permissions, too many open files) is not this student's
+                # photo being bad: stop, rather than ship a package quietly missing them.
+                raise TucaiError("handoff.storage_error", f"读取 {s.student_no} 的照片时出错：{exc}",
+                                 f"Reading {s.student_no}'s photo failed: {exc}") from exc
+            problem = file_problem(data, profile_id=profile_id)
+            if problem:
+                result.invalid.append(HandoffEntry(student=s, shot=shot, reason=problem))
+                continue
         filename = _filename(naming, s)
         other = seen.get(filename.lower())
         if other is not None:
@@ -145,17 +158,32 @@ def handoff_collect(*, campaign, naming: str = DEFAULT_NAMING,
         seen[filename.lower()] = s.student_no
         entry = HandoffEntry(student=s, shot=shot, filename=filename)
         result.included.append(entry)
-        if on_photo is not None:
+        if on_photo is not None and check_files:
             on_photo(entry, data)
     return result
 
 
+# Names Windows refuses for a file, whatever the extension.
+_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
+MAX_NAME_BYTES = 200  # zip and most file systems take 255 bytes per name; unzip tools choke before
+
+
 def _filename(naming: str, s: Student) -> str:
-    stem = _UNSAFE.sub("_", naming.format(doc_number=s.doc_number.upper(), student_no=s.student_no,
-                                          name=s.name)).strip(" .")
+    raw = naming.format(doc_number=s.doc_number.upper(), student_no=s.student_no, name=s.name)
+    # Control and format characters (bidi overrides, zero-width) and path separators become "_";
+    # Unicode spaces at either end go, as do dots (a hidden file, or a name Windows trims).
+    stem = "".join("_" if _UNSAFE.match(ch) or unicodedata.category(ch) in ("Cc", "Cf") else ch for ch in raw)
+    stem = stem.strip().strip(".").strip()
     if not stem:
         raise TucaiError("handoff.bad_naming", f"学生 {s.student_no} 按模板 {naming!r} 得到空文件名",
                          f"The pattern {naming!r} gives student {s.student_no} an empty file name")
+    if stem[0] in "=+-@":
+        stem = "_" + stem[1:]  # a name a spreadsheet would read as a formula (index.csv lists it)
+    if stem.upper() in _RESERVED:
+        stem += "_"
+    if len(stem.encode("utf-8")) > MAX_NAME_BYTES:
+        raise TucaiError("handoff.bad_naming", f"学生 {s.student_no} 的文件名过长（超过 {MAX_NAME_BYTES} 字节）",
+                         f"Student {s.student_no}'s file name is longer than {MAX_NAME_BYTES} bytes")
     return f"{stem}.jpg"
 
 
@@ -177,7 +205,12 @@ def handoff_build(*, campaign, out: str | Path, naming: str = DEFAULT_NAMING, re
         raise TucaiError("handoff.bad_target", f"目录不存在：{out.parent}", f"No such directory: {out.parent}")
     _naming_check(naming)
     index_rows: list[list[str]] = []
-    fd, tmp = tempfile.mkstemp(prefix=".handoff-", suffix=".zip.part", dir=out.parent)
+    if out.is_dir():
+        raise TucaiError("handoff.bad_target", f"{out} 是一个目录", f"{out} is a directory")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".handoff-", suffix=".zip.part", dir=out.parent)
+    except OSError as exc:
+        raise TucaiError("handoff.bad_target", f"无法在 {out.parent} 写入：{exc}", f"Cannot write in {out.parent}: {exc}") from exc
     try:
         with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w") as zf:
             def add(entry: HandoffEntry, data: bytes) -> None:
@@ -185,7 +218,7 @@ def handoff_build(*, campaign, out: str | Path, naming: str = DEFAULT_NAMING, re
                 zf.writestr(zipfile.ZipInfo(entry.filename, date_time=_zip_time(entry.shot)), data,
                             compress_type=zipfile.ZIP_STORED)
                 s = entry.student
-                index_rows.append([entry.filename, s.student_no, s.name, s.get_doc_type_display(), s.doc_number,
+                index_rows.append([entry.filename, s.student_no, s.name, s.get_doc_type_display(), s.doc_number.upper(),
                                    _department(s), str(s.school_class), entry.shot.capture_token,
                                    hashlib.sha256(data).hexdigest(), _local(entry.shot.decided_at)])
 
@@ -201,6 +234,11 @@ def handoff_build(*, campaign, out: str | Path, naming: str = DEFAULT_NAMING, re
                              REASONS[e.reason][0]] for e in result.missing + result.invalid]
             zf.writestr("index.csv", csv_bytes(INDEX_COLUMNS, index_rows), compress_type=zipfile.ZIP_DEFLATED)
             zf.writestr("missing.csv", csv_bytes(MISSING_COLUMNS, missing_rows), compress_type=zipfile.ZIP_DEFLATED)
+            # Excel reads an 18-digit ID number in a CSV as a number and drops its last digits (and a
+            # 学号's leading zeros): the same lists as a workbook keep them as text.
+            zf.writestr("index.xlsx", xlsx_bytes([("交付名单", INDEX_COLUMNS, index_rows),
+                                                  ("缺照片", MISSING_COLUMNS, missing_rows)]),
+                        compress_type=zipfile.ZIP_DEFLATED)
             fh.flush()
             os.fsync(fh.fileno())
         digest = _sha256_file(Path(tmp))

@@ -21,7 +21,8 @@ def _render(request, campaign, *, naming: str, error: TucaiError | None = None, 
     result = None
     if error is None or error.code not in ("handoff.bad_naming", "handoff.duplicate_name"):
         try:
-            result = handoff_collect(campaign=campaign, naming=naming)
+            # From the database only: reading every photo file belongs to the build, not to a page view.
+            result = handoff_collect(campaign=campaign, naming=naming, check_files=False)
         except TucaiError as exc:
             error = exc
             status = 400
@@ -54,6 +55,9 @@ def build(request, code: str):
     except TucaiError as exc:
         tmp.cleanup()
         return _render(request, campaign, naming=naming, error=exc, status=400)
+    except BaseException:
+        tmp.cleanup()
+        raise
     fh = out.open("rb")
     tmp.cleanup()  # the open file stays readable until the response has sent it (POSIX)
     return FileResponse(fh, as_attachment=True, filename=out.name, content_type="application/zip")
