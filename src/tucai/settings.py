@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "tucai.stations",
     "tucai.fees",
     "tucai.handoff",
+    "tucai.proofing",
 ]
 
 MIDDLEWARE = [

@@ -20,6 +20,7 @@ urlpatterns = [
     path("stations/", include("tucai.stations.urls")),
     path("fees/", include("tucai.fees.urls")),
     path("handoff/", include("tucai.handoff.urls")),
+    path("proofing/", include("tucai.proofing.urls")),
 ]
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

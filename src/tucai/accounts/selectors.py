@@ -12,7 +12,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     Role.OFFICE: frozenset({
         "campaign.view", "campaign.edit", "roster.import", "roster.export", "schedule.edit", "student.view_full_id",
         "checkin.perform", "queue.operate", "station.operate", "photo.override", "progress.view", "audit.view",
-        "fees.record", "fees.view", "fees.void", "handoff.build",
+        "fees.record", "fees.view", "fees.void", "handoff.build", "proofing.manage",
     }),
     # The capture unit's staff take the class money on site (NOTICE2024: 班长…统一以班为单位交新华社相关工作人员)
     # and make-up students pay them; voiding a payment is left to the office.

@@ -25,6 +25,7 @@ def campaign_detail(request, code: str):
         "class_progress": user_can(user=request.user, institution_id=inst, perm="progress.view_class"),
         "fees": user_can(user=request.user, institution_id=inst, perm="fees.view"),
         "handoff": user_can(user=request.user, institution_id=inst, perm="handoff.build"),
+        "proofing": user_can(user=request.user, institution_id=inst, perm="proofing.manage"),
     }
     students_active = campaign.students.filter(status="active").count()
     return render(request, "campaigns/detail.html",

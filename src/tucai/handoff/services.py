@@ -104,6 +104,7 @@ def file_problem(data: bytes, *, profile_id: str) -> str:
 
 REASONS = {
     "photo.none": ("没有已采用的照片（需补拍）", "No accepted photo (make-up shoot needed)"),
+    "correction.open": ("勘误申请尚未处理", "A correction request is still open"),
     "file.unreadable": ("照片文件无法读取", "The photo file cannot be read"),
     "file.missing": ("照片文件不存在", "The photo file is missing from storage"),
     "file.not_baseline_jpeg": ("不是基线 JPEG", "Not a baseline JPEG"),
@@ -125,11 +126,17 @@ def handoff_collect(*, campaign, naming: str = DEFAULT_NAMING, check_files: bool
                         .order_by(F("decided_at").desc(nulls_last=True), "-id"), to_attr="accepted_shots")
     students = (Student.objects.filter(campaign=campaign, status=StudentStatus.ACTIVE)
                 .select_related("school_class__department").prefetch_related(accepted).order_by("student_no"))
+    from tucai.proofing.selectors import students_with_open_corrections
+
+    correcting = students_with_open_corrections(campaign=campaign)
     result, seen = HandoffResult(), {}
     for s in students:
         shot = s.accepted_shots[0] if s.accepted_shots else None
         if shot is None:
             result.missing.append(HandoffEntry(student=s, shot=None, reason="photo.none"))
+            continue
+        if s.pk in correcting:  # asked for a correction (勘误) that the office has not answered yet
+            result.missing.append(HandoffEntry(student=s, shot=shot, reason="correction.open"))
             continue
         data = b""
         if check_files:

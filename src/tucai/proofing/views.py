@@ -1,0 +1,104 @@
+"""Proofreading pages: the student's part of their phone page (photo, data, confirm or correct) and
+the office's page (publish, counts, answer corrections, the reminder list)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from tucai.campaigns.models import Campaign
+from tucai.campaigns.views import get_campaign_for
+from tucai.capture.views_student import session_student
+from tucai.core.downloads import export_response
+from tucai.core.errors import TucaiError
+from tucai.core.spreadsheets import csv_bytes, xlsx_bytes
+from tucai.proofing import selectors, services
+from tucai.proofing.models import CorrectionField, Proof, ProofState
+
+PERM = "proofing.manage"
+
+
+def student_context(student) -> dict:
+    """What the student's phone page shows about proofreading (empty before it opens)."""
+    window = selectors.proofing_window(campaign=student.campaign)
+    if window is None:
+        return {}
+    proof = Proof.objects.filter(student=student).first()
+    return {"proofing": {"window": window, "open": selectors.window_is_open(window), "proof": proof,
+                         "shot": selectors.student_proof_photo(student=student), "fields": CorrectionField.choices}}
+
+
+@never_cache
+@require_GET
+def me_photo(request, code: str):
+    """The student's own accepted photo (no URL carries a student id: only the signed-in student's)."""
+    campaign = get_object_or_404(Campaign, code=code)
+    student = session_student(request, campaign)
+    shot = selectors.student_proof_photo(student=student) if student is not None else None
+    if shot is None or selectors.proofing_window(campaign=campaign) is None:
+        raise Http404
+    with shot.normalized.open("rb") as fh:
+        resp = HttpResponse(fh.read(), content_type="image/jpeg")
+    resp["Cache-Control"] = "private, no-store"
+    return resp
+
+
+@require_POST
+def me_reply(request, code: str):
+    campaign = get_object_or_404(Campaign, code=code)
+    student = session_student(request, campaign)
+    if student is None:
+        return HttpResponseRedirect(reverse("capture:me_login", args=[campaign.code]))
+    to = ProofState.CONFIRMED if request.POST.get("action") == "confirm" else ProofState.OPEN
+    try:
+        services.proof_reply(student=student, to=to, field=request.POST.get("field", ""),
+                             detail=request.POST.get("detail", ""))
+    except TucaiError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("已确认无误，谢谢") if to == ProofState.CONFIRMED else _("勘误申请已提交，教务处处理后会在此显示结果"))
+    return HttpResponseRedirect(reverse("capture:me", args=[campaign.code]) + "#proofing")
+
+
+@login_required
+def office(request, code: str):
+    campaign = get_campaign_for(request, code, PERM)
+    download = export_response(
+        request, stem=f"proofing-pending-{campaign.code}", sheets=["未回复"], default_sheet="未回复",
+        xlsx=lambda: xlsx_bytes([("未回复", selectors.PENDING_COLUMNS, selectors.proof_pending_rows(campaign=campaign))]),
+        csv=lambda sheet: csv_bytes(selectors.PENDING_COLUMNS, selectors.proof_pending_rows(campaign=campaign)))
+    if download is not None:
+        return download
+    if request.method == "POST":
+        try:
+            services.proofing_open(campaign=campaign, actor=request.user)
+        except TucaiError as exc:
+            messages.error(request, exc.message)
+        return HttpResponseRedirect(reverse("proofing:office", args=[campaign.code]))
+    window = selectors.proofing_window(campaign=campaign)
+    return render(request, "proofing/office.html", {
+        "campaign": campaign, "window": window, "is_open": selectors.window_is_open(window),
+        "overview": selectors.proofing_overview(campaign=campaign),
+        "corrections": selectors.proofs_open(campaign=campaign),
+        "pending": selectors.proof_pending_students(campaign=campaign)[:200],
+        "answers": [(ProofState.FIXED, ProofState.FIXED.label), (ProofState.RETAKE, ProofState.RETAKE.label),
+                    (ProofState.REJECTED, ProofState.REJECTED.label)]})
+
+
+@login_required
+@require_POST
+def answer(request, code: str, proof_id: int):
+    campaign = get_campaign_for(request, code, PERM)
+    proof = get_object_or_404(Proof, pk=proof_id, campaign=campaign)
+    try:
+        services.proof_answer(proof=proof, to=request.POST.get("to", ""), answer=request.POST.get("answer", ""),
+                              actor=request.user)
+    except TucaiError as exc:
+        messages.error(request, f"{proof.student}: {exc.message}")
+    return HttpResponseRedirect(reverse("proofing:office", args=[campaign.code]) + "#corrections")
