@@ -8,7 +8,6 @@ import json
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.utils import timezone
 
 from tucai.audit.models import AuditEntry
 from tucai.core.errors import TucaiError

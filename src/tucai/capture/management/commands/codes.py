@@ -8,7 +8,8 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from tucai.campaigns.models import Campaign, SchoolClass, Student
+from tucai.campaigns.cli import campaign_arg
+from tucai.campaigns.models import SchoolClass, Student
 from tucai.capture import selectors
 from tucai.capture.services import codes as code_services
 from tucai.core.errors import TucaiError
@@ -25,9 +26,7 @@ class Command(BaseCommand):
         parser.add_argument("--reason", default="", help="原因（revoke 必填）")
 
     def handle(self, *args, action, campaign, class_name, student, reason, **options):
-        camp = Campaign.objects.filter(code=campaign).first()
-        if camp is None:
-            raise CommandError(f"没有代码为 {campaign} 的采集活动")
+        camp = campaign_arg(campaign)
         label = "cli"
         try:
             if action == "issue":

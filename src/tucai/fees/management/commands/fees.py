@@ -18,6 +18,7 @@ from pathlib import Path
 from django.utils import translation
 from django.core.management.base import BaseCommand, CommandError
 
+from tucai.campaigns.cli import campaign_arg
 from tucai.campaigns.models import Campaign, SchoolClass, Student
 from tucai.core.errors import TucaiError
 from tucai.fees import selectors, services
@@ -75,10 +76,7 @@ class Command(BaseCommand):
             raise CommandError(f"{exc.code}: {exc.message}") from exc
 
     def _campaign(self, code: str) -> Campaign:
-        camp = Campaign.objects.select_related("institution").filter(code=code).first()
-        if camp is None:
-            raise CommandError(f"没有代码为 {code} 的采集活动")
-        return camp
+        return campaign_arg(code)
 
     def _summary(self, *, campaign, json: bool = False, **_):  # noqa: A002 — the option is --json
         data = selectors.class_fee_summary(campaign=self._campaign(campaign))

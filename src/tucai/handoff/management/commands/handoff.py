@@ -12,7 +12,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from tucai.campaigns.models import Campaign
+from tucai.campaigns.cli import campaign_arg
 from tucai.core.errors import TucaiError
 from tucai.handoff.services import DEFAULT_NAMING, REASONS, handoff_build, handoff_collect
 
@@ -35,10 +35,7 @@ class Command(BaseCommand):
         p.add_argument("--json", action="store_true", help="输出 JSON")
 
     def handle(self, *args, action, campaign, naming, json: bool, **options):
-        try:
-            camp = Campaign.objects.get(code=campaign)
-        except Campaign.DoesNotExist:
-            raise CommandError(f"没有代码为 {campaign} 的采集活动 / no campaign with the code {campaign}") from None
+        camp = campaign_arg(campaign)
         try:
             if action == "check":
                 result = handoff_collect(campaign=camp, naming=naming)

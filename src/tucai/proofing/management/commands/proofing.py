@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from tucai.campaigns.models import Campaign
+from tucai.campaigns.cli import campaign_arg
 from tucai.core.errors import TucaiError
 from tucai.core.files import write_atomic
 from tucai.core.spreadsheets import csv_bytes, xlsx_bytes
@@ -35,10 +35,7 @@ class Command(BaseCommand):
         p.add_argument("out", help="输出文件 .xlsx 或 .csv")
 
     def handle(self, *args, action, campaign, **options):
-        try:
-            camp = Campaign.objects.get(code=campaign)
-        except Campaign.DoesNotExist:
-            raise CommandError(f"没有代码为 {campaign} 的采集活动 / no campaign with the code {campaign}") from None
+        camp = campaign_arg(campaign)
         try:
             if action == "open":
                 user = get_user_model().objects.filter(username=options["username"], is_active=True).first()
