@@ -132,3 +132,21 @@ def test_command_line(campaign, make_student, photograph, office_user, tmp_path,
     assert s.student_no in out.read_text(encoding="utf-8-sig")
     with pytest.raises(CommandError):
         call_command("proofing", "pending", "--campaign", campaign.code, str(tmp_path / "x.txt"))
+
+
+def test_a_new_photo_is_proofread_afresh(campaign, make_student, photograph, office_user, operator_user):
+    """Confirmed, then the photo is retaken at the station and a new one accepted: the confirmation was
+    about the old photo — the student is on the reminder list again and confirms the new one."""
+    from tucai.stations.services import shot_retake
+
+    s = make_student()
+    old = photograph(s)
+    proofing_open(campaign=campaign, actor=office_user)
+    proof_reply(student=s, to=ProofState.CONFIRMED)
+    assert selectors.proof_pending_students(campaign=campaign) == []
+    shot_retake(shot=old, actor=operator_user, note="重拍")
+    new = photograph(s)
+    assert selectors.proof_pending_students(campaign=campaign) == [s]
+    assert selectors.proofing_overview(campaign=campaign)["confirmed"] == 0
+    proof = proof_reply(student=s, to=ProofState.CONFIRMED)
+    assert proof.shot_id == new.pk and selectors.proof_pending_students(campaign=campaign) == []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef
+from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 
 from tucai.campaigns.models import Student, StudentStatus
@@ -13,7 +13,7 @@ from tucai.stations.models import ACCEPTED_STATES, Shot
 def student_proof_photo(*, student) -> Shot | None:
     """The photo the student proofreads: their accepted one (the newest decision)."""
     return (Shot.objects.filter(student=student, state__in=ACCEPTED_STATES).exclude(normalized="")
-            .order_by("-decided_at", "-id").first())
+            .order_by(F("decided_at").desc(nulls_last=True), "-id").first())
 
 
 def proofing_window(*, campaign) -> ProofingWindow | None:
@@ -25,25 +25,51 @@ def window_is_open(window: ProofingWindow | None, now=None) -> bool:
     return window is not None and window.opens_at <= now <= window.closes_at
 
 
+def _current_shot():
+    return (Shot.objects.filter(student=OuterRef("pk"), state__in=ACCEPTED_STATES).exclude(normalized="")
+            .order_by(F("decided_at").desc(nulls_last=True), "-id").values("pk")[:1])
+
+
 def _photographed(campaign):
-    accepted = Shot.objects.filter(student=OuterRef("pk"), state__in=ACCEPTED_STATES).exclude(normalized="")
     return (Student.objects.filter(campaign=campaign, status=StudentStatus.ACTIVE)
-            .filter(Exists(accepted)).select_related("school_class__department"))
+            .annotate(current_shot=Subquery(_current_shot())).filter(current_shot__isnull=False)
+            .select_related("school_class__department"))
+
+
+def answer_for_current_photo(proof: Proof | None, current_shot_id: int | None) -> str:
+    """The student's answer about the photo they have now ("" when none). An answer about an earlier
+    photo (since retaken at the station, or after a "retake" answer) does not count for a new one —
+    except an open request, which stays the office's to answer."""
+    if proof is None:
+        return ""
+    if proof.state == ProofState.OPEN or proof.shot_id == current_shot_id:
+        return proof.state
+    return ""
+
+
+def _answers(campaign) -> list[tuple[Student, str]]:
+    students = list(_photographed(campaign))
+    proofs = {p.student_id: p for p in Proof.objects.filter(campaign=campaign, student__in=[s.pk for s in students])}
+    return [(s, answer_for_current_photo(proofs.get(s.pk), s.current_shot)) for s in students]
 
 
 def proofing_overview(*, campaign) -> dict:
-    """Counts for the office: photographed students, and their answers so far."""
-    photographed = _photographed(campaign)
-    counts = {s: 0 for s in ProofState.values}
-    for state in Proof.objects.filter(campaign=campaign, student__in=photographed).values_list("state", flat=True):
-        counts[state] += 1
-    total = photographed.count()
-    return {"photographed": total, "no_reply": total - sum(counts.values()), **counts}
+    """Counts for the office: photographed students, and their answers about their current photo."""
+    counts = {state: 0 for state in ProofState.values}
+    no_reply = 0
+    answers = _answers(campaign)
+    for _, state in answers:
+        if state:
+            counts[state] += 1
+        else:
+            no_reply += 1
+    return {"photographed": len(answers), "no_reply": no_reply, **counts}
 
 
 def proof_pending_students(*, campaign) -> list[Student]:
-    """Photographed students who have not answered yet: the reminder list, by class."""
-    return list(_photographed(campaign).filter(proof__isnull=True).order_by("school_class__name", "student_no"))
+    """Photographed students who have not answered about their current photo: the reminder list, by class."""
+    pending = [s for s, state in _answers(campaign) if not state]
+    return sorted(pending, key=lambda s: (s.school_class.name, s.student_no))
 
 
 def proofs_open(*, campaign):

@@ -12,7 +12,7 @@ from tucai.accounts.selectors import require
 from tucai.audit.services import audit_record
 from tucai.core.errors import TucaiError
 from tucai.proofing.models import OFFICE_MOVES, STUDENT_MOVES, CorrectionField, Proof, ProofingWindow, ProofState
-from tucai.proofing.selectors import student_proof_photo
+from tucai.proofing.selectors import answer_for_current_photo, student_proof_photo
 
 DETAIL_MAX = 500
 
@@ -77,7 +77,7 @@ def _proof_reply(*, student, to: str, field: str = "", detail: str = "", now: dt
                          "There is no accepted photo of you to proofread yet (come to the make-up shoot)")
     with transaction.atomic():
         proof = Proof.objects.select_for_update().filter(student=student).first()
-        before = proof.state if proof is not None else ""
+        before = answer_for_current_photo(proof, shot.pk)  # an answer about an earlier photo starts afresh
         if to not in STUDENT_MOVES.get(before, frozenset()):
             raise TucaiError("proof.illegal_transition", "当前状态下不能这样回复", f"Cannot move from {before} to {to}",
                              details={"from": before, "to": to})
@@ -88,7 +88,7 @@ def _proof_reply(*, student, to: str, field: str = "", detail: str = "", now: dt
             proof.answer, proof.answered_by, proof.answered_at = "", None, None
         proof.save()
         audit_record(actor_label="student", action=f"proof.{to}", obj=student, campaign_id=student.campaign_id,
-                     changes={"proof": [before or None, to], **({"field": [None, field], "detail": [None, detail]}
+                     changes={"proof": [before or None, to], "shot": [None, shot.pk], **({"field": [None, field], "detail": [None, detail]}
                                                                 if to == ProofState.OPEN else {})})
     return proof
 

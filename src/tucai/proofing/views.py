@@ -30,8 +30,11 @@ def student_context(student) -> dict:
     if window is None:
         return {}
     proof = Proof.objects.filter(student=student).first()
+    shot = selectors.student_proof_photo(student=student)
+    if not selectors.answer_for_current_photo(proof, shot.pk if shot else None):
+        proof = None  # nothing said yet about the photo they have now
     return {"proofing": {"window": window, "open": selectors.window_is_open(window), "proof": proof,
-                         "shot": selectors.student_proof_photo(student=student), "fields": CorrectionField.choices}}
+                         "shot": shot, "fields": CorrectionField.choices}}
 
 
 @never_cache
