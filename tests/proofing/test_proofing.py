@@ -150,3 +150,80 @@ def test_a_new_photo_is_proofread_afresh(campaign, make_student, photograph, off
     assert selectors.proofing_overview(campaign=campaign)["confirmed"] == 0
     proof = proof_reply(student=s, to=ProofState.CONFIRMED)
     assert proof.shot_id == new.pk and selectors.proof_pending_students(campaign=campaign) == []
+
+
+def test_a_retake_answer_sets_the_photo_aside_without_touching_the_day_s_ticket_or_station(
+        campaign, make_student, photograph, office_user, station):
+    from tucai.capture.models import Ticket
+
+    a, b = make_student(), make_student()
+    shot_a = photograph(a)
+    photograph(b)  # the station's current student is now b
+    station.refresh_from_db()
+    bound = station.current_ticket_id
+    proofing_open(campaign=campaign, actor=office_user)
+    proof = proof_reply(student=a, to=ProofState.OPEN, field="photo", detail="闭眼")
+    proof_answer(proof=proof, to=ProofState.RETAKE, answer="补拍", actor=office_user)
+    shot_a.refresh_from_db()
+    station.refresh_from_db()
+    assert shot_a.state == "rejected" and station.current_ticket_id == bound
+    assert Ticket.objects.get(student=a).state == "done"  # the shoot day's ticket stays done
+    entry = AuditEntry.objects.get(action="proof.retake")
+    assert entry.changes["shot"] == [shot_a.pk, None]
+
+
+def test_the_office_cannot_answer_a_request_it_has_not_read(campaign, make_student, photograph, office_user):
+    s = make_student()
+    photograph(s)
+    proofing_open(campaign=campaign, actor=office_user)
+    proof = proof_reply(student=s, to=ProofState.OPEN, field="name", detail="应为张珊")
+    seen = proof.replied_at.isoformat()
+    proof_reply(student=s, to=ProofState.OPEN, field="photo", detail="照片闭眼，请补拍",
+                now=proof.replied_at + dt.timedelta(minutes=1))
+    with pytest.raises(TucaiError) as exc:
+        proof_answer(proof=proof, to=ProofState.REJECTED, answer="姓名与身份证一致", actor=office_user, seen=seen)
+    assert exc.value.code == "proof.changed"
+    entry = AuditEntry.objects.filter(action="proof.open").order_by("-pk").first()
+    assert entry.changes["detail"] == ["应为张珊", "照片闭眼，请补拍"]  # the earlier text stays in the record
+
+
+def test_double_confirm_is_harmless_and_a_late_photo_gets_its_own_days(campaign, make_student, photograph,
+                                                                       office_user, operator_user):
+    from tucai.stations.services import shot_set_aside
+
+    s = make_student()
+    old = photograph(s)
+    from django.utils import timezone
+
+    window = proofing_open(campaign=campaign, actor=office_user, opens_at=timezone.now() - dt.timedelta(days=10))
+    proof_reply(student=s, to=ProofState.CONFIRMED)
+    proof_reply(student=s, to=ProofState.CONFIRMED)
+    assert AuditEntry.objects.filter(action="proof.confirmed").count() == 1
+    # A photo accepted after the window opened (make-up shoot): its own 14 days from acceptance.
+    shot_set_aside(shot=old, actor=operator_user, note="test")
+    new = photograph(s)
+    late = window.closes_at + dt.timedelta(days=1)
+    assert late < new.decided_at + dt.timedelta(days=14)
+    proof = proof_reply(student=s, to=ProofState.CONFIRMED, now=late)
+    assert proof.shot_id == new.pk
+    with pytest.raises(TucaiError) as exc:
+        proof_reply(student=s, to=ProofState.OPEN, field="name", detail="x",
+                    now=new.decided_at + dt.timedelta(days=14, seconds=1))
+    assert exc.value.code == "proofing.closed"
+
+
+def test_retake_refused_when_the_photo_changed_since_the_request(campaign, make_student, photograph, office_user,
+                                                                operator_user):
+    from tucai.stations.services import shot_set_aside
+
+    s = make_student()
+    old = photograph(s)
+    proofing_open(campaign=campaign, actor=office_user)
+    proof = proof_reply(student=s, to=ProofState.OPEN, field="photo", detail="闭眼")
+    shot_set_aside(shot=old, actor=operator_user, note="station retook it")
+    new = photograph(s)
+    with pytest.raises(TucaiError) as exc:
+        proof_answer(proof=proof, to=ProofState.RETAKE, answer="补拍", actor=office_user)
+    assert exc.value.code == "proof.photo_changed"
+    new.refresh_from_db()
+    assert new.state == "accepted"  # the new photo is not thrown away

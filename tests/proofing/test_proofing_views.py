@@ -45,6 +45,10 @@ def test_student_sees_their_photo_and_answers_on_their_phone_page(campaign, make
     # A bad answer is shown, not a 500, and changes nothing.
     r = ca.post(reverse("proofing:me_reply", args=[campaign.code]), {"action": "correct", "field": "x"}, follow=True)
     assert "请选择需要更正的项目" in r.content.decode()
+    assert Proof.objects.get(student=a).detail == "应为“甲乙”"
+    html = r.content.decode()
+    assert 'id="proof-waiting"' in html and 'id="proof-confirm"' not in html  # an open request: no confirm
+    assert "应为“甲乙”</textarea>" in html  # the request can be amended, not retyped
     # Signed out: sent to sign in, nothing recorded.
     r = Client().post(reverse("proofing:me_reply", args=[campaign.code]), {"action": "confirm"})
     assert r.status_code == 302 and "/me/login/" in r["Location"]
@@ -67,7 +71,10 @@ def test_office_page_publishes_answers_and_exports_the_reminder_list(campaign, m
     proof = proof_reply(student=a, to=ProofState.OPEN, field="photo", detail="头发挡住眉毛")
     html = c.get(url).content.decode()
     assert 'data-open="1"' in html and f'data-proof="{proof.pk}"' in html and f'data-student="{b.pk}"' in html
-    r = c.post(reverse("proofing:answer", args=[campaign.code, proof.pk]), {"to": "rejected", "answer": "眉毛可见"})
+    seen = proof.replied_at.isoformat()
+    assert f'name="seen" value="{seen}"' in html  # the form says which version of the request was read
+    r = c.post(reverse("proofing:answer", args=[campaign.code, proof.pk]),
+               {"to": "rejected", "answer": "眉毛可见", "seen": seen})
     assert r.status_code == 302
     proof.refresh_from_db()
     assert proof.state == ProofState.REJECTED and proof.answer == "眉毛可见"

@@ -45,7 +45,7 @@ class CorrectionField(models.TextChoices):
 # The office: answer an open correction — data corrected, photo to be retaken, or checked and right.
 STUDENT_MOVES: dict[str, frozenset[str]] = {
     "": frozenset({ProofState.CONFIRMED, ProofState.OPEN}),
-    ProofState.CONFIRMED: frozenset({ProofState.OPEN}),
+    ProofState.CONFIRMED: frozenset({ProofState.CONFIRMED, ProofState.OPEN}),  # a second tap changes nothing
     ProofState.OPEN: frozenset({ProofState.OPEN}),  # more detail on the same request
     ProofState.FIXED: frozenset({ProofState.CONFIRMED, ProofState.OPEN}),
     ProofState.RETAKE: frozenset({ProofState.CONFIRMED, ProofState.OPEN}),  # after the new photo

@@ -54,7 +54,9 @@ def _answers(campaign) -> list[tuple[Student, str]]:
 
 
 def proofing_overview(*, campaign) -> dict:
-    """Counts for the office: photographed students, and their answers about their current photo."""
+    """Counts for the office: photographed students and their answers about their current photo; open
+    requests and answered ones as the office lists them (a retake answer leaves the student without a
+    photo, so it is counted from the answers, not from the photographed)."""
     counts = {state: 0 for state in ProofState.values}
     no_reply = 0
     answers = _answers(campaign)
@@ -63,7 +65,10 @@ def proofing_overview(*, campaign) -> dict:
             counts[state] += 1
         else:
             no_reply += 1
-    return {"photographed": len(answers), "no_reply": no_reply, **counts}
+    answered = Proof.objects.filter(campaign=campaign, student__status=StudentStatus.ACTIVE,
+                                    state__in=(ProofState.FIXED, ProofState.RETAKE, ProofState.REJECTED)).count()
+    return {"photographed": len(answers), "no_reply": no_reply, **counts, "open": proofs_open(campaign=campaign).count(),
+            "answered": answered}
 
 
 def proof_pending_students(*, campaign) -> list[Student]:
@@ -73,7 +78,7 @@ def proof_pending_students(*, campaign) -> list[Student]:
 
 
 def proofs_open(*, campaign):
-    return (Proof.objects.filter(campaign=campaign, state=ProofState.OPEN)
+    return (Proof.objects.filter(campaign=campaign, state=ProofState.OPEN, student__status=StudentStatus.ACTIVE)
             .select_related("student__school_class", "shot").order_by("replied_at"))
 
 

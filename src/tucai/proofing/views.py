@@ -3,12 +3,15 @@ the office's page (publish, counts, answer corrections, the reminder list)."""
 
 from __future__ import annotations
 
+import logging
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -22,6 +25,7 @@ from tucai.proofing import selectors, services
 from tucai.proofing.models import CorrectionField, Proof, ProofState
 
 PERM = "proofing.manage"
+log = logging.getLogger(__name__)
 
 
 def student_context(student) -> dict:
@@ -33,8 +37,10 @@ def student_context(student) -> dict:
     shot = selectors.student_proof_photo(student=student)
     if not selectors.answer_for_current_photo(proof, shot.pk if shot else None):
         proof = None  # nothing said yet about the photo they have now
-    return {"proofing": {"window": window, "open": selectors.window_is_open(window), "proof": proof,
-                         "shot": shot, "fields": CorrectionField.choices}}
+    now = timezone.now()
+    deadline = services.answer_deadline(window, shot)
+    return {"proofing": {"window": window, "not_yet": now < window.opens_at, "open": window.opens_at <= now <= deadline,
+                         "deadline": deadline, "proof": proof, "shot": shot, "fields": CorrectionField.choices}}
 
 
 @never_cache
@@ -44,10 +50,15 @@ def me_photo(request, code: str):
     campaign = get_object_or_404(Campaign, code=code)
     student = session_student(request, campaign)
     shot = selectors.student_proof_photo(student=student) if student is not None else None
-    if shot is None or selectors.proofing_window(campaign=campaign) is None:
+    window = selectors.proofing_window(campaign=campaign)
+    if shot is None or window is None or timezone.now() < window.opens_at:
         raise Http404
-    with shot.normalized.open("rb") as fh:
-        resp = HttpResponse(fh.read(), content_type="image/jpeg")
+    try:
+        with shot.normalized.open("rb") as fh:
+            resp = HttpResponse(fh.read(), content_type="image/jpeg")
+    except FileNotFoundError:
+        log.error("proofing: photo file of shot %s is missing from storage", shot.pk)
+        raise Http404 from None
     resp["Cache-Control"] = "private, no-store"
     return resp
 
@@ -101,7 +112,7 @@ def answer(request, code: str, proof_id: int):
     proof = get_object_or_404(Proof, pk=proof_id, campaign=campaign)
     try:
         services.proof_answer(proof=proof, to=request.POST.get("to", ""), answer=request.POST.get("answer", ""),
-                              actor=request.user)
+                              actor=request.user, seen=request.POST.get("seen") or None)
     except TucaiError as exc:
         messages.error(request, f"{proof.student}: {exc.message}")
     return HttpResponseRedirect(reverse("proofing:office", args=[campaign.code]) + "#corrections")

@@ -370,6 +370,19 @@ def shot_retake(*, shot: Shot, actor=None, note: str = "", actor_label: str = ""
     return shot
 
 
+def shot_set_aside(*, shot: Shot, actor=None, note: str, actor_label: str = "") -> Shot:
+    """An accepted photo is not to be used after all, found later (a correction at proofreading, 勘误):
+    the student goes back on the make-up list. Unlike :func:`shot_retake` at the camera, the ticket of
+    the shoot day stays done and no station is bound to the student (the next frame at that station
+    is someone else's)."""
+    _require(actor, shot, "station.operate")
+    _require_state(shot, *ACCEPTED_STATES, code="shot.not_accepted", zh="只能作废已采用的照片",
+                   en="Only an accepted photo can be set aside")
+    return shot_transition(shot=shot, to=ShotState.REJECTED, actor=actor, actor_label=actor_label, note=note,
+                           decided_by=actor if getattr(actor, "is_authenticated", False) else None,
+                           decided_at=timezone.now())
+
+
 def shot_reassign(*, shot: Shot, ticket: Ticket, actor=None, actor_label: str = "", note: str = "") -> Shot:
     """Bind an unmatched (or wrongly bound, not yet decided) frame to ``ticket``."""
     _require(actor, shot, "station.operate")
