@@ -100,7 +100,9 @@ def test_student_confirms_on_the_phone(monkeypatch, browser, live_server, artifa
     page.fill("input[name=doc_tail]", s.doc_number[-6:])
     page.click("button[type=submit]")
     page.wait_for_selector("#proofing[data-open='1']")
-    assert page.evaluate("document.querySelector('.proof-photo').naturalWidth") == 480  # the photo loaded
+    # The photo loads after the page: wait for it, then check it is the 480×640 one.
+    page.wait_for_function("() => { const i = document.querySelector('.proof-photo'); return i.complete && i.naturalWidth > 0; }")
+    assert page.evaluate("document.querySelector('.proof-photo').naturalWidth") == 480
     page.screenshot(path=str(artifacts_dir / "proofing_student.png"), full_page=True)
     page.click("#proof-confirm button")
     page.wait_for_selector("#proofing[data-state='confirmed']")

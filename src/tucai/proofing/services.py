@@ -121,7 +121,7 @@ def proof_answer(*, proof: Proof, to: str, answer: str, actor, seen: str | None 
     from tucai.stations.services import shot_set_aside
 
     with transaction.atomic():
-        locked = Proof.objects.select_for_update().select_related("student", "shot").get(pk=proof.pk)
+        locked = Proof.objects.select_for_update(of=("self",)).select_related("student").get(pk=proof.pk)
         if to not in OFFICE_MOVES.get(locked.state, frozenset()):
             raise TucaiError("proof.illegal_transition", "该勘误已处理或不能这样处理",
                              f"This correction cannot move from {locked.state} to {to}",
