@@ -174,5 +174,8 @@ def test_renaming_the_desk_opens_it_again_under_the_new_name(allow_db_in_playwri
     d.wait_for_selector(".result[data-result=issued]")
     assert list(CheckinScan.objects.values_list("desk", flat=True)) == ["东门2号"]
     assert set(DeskToken.objects.values_list("desk", flat=True)) == {"A", "东门2号"}
+    # The old name's token was revoked on the way: one live token per desk.
+    assert DeskToken.objects.get(desk="A").revoked_at is not None
+    assert DeskToken.objects.get(desk="东门2号").revoked_at is None
     ctx.close()
     close_db_connections()

@@ -111,3 +111,34 @@ def test_student_confirms_on_the_phone(monkeypatch, browser, live_server, artifa
     from django.db import connections
 
     connections.close_all()
+
+
+def test_a_class_monitor_sees_the_reminder_list_of_their_own_class_only(campaign, institution, school_class,
+                                                                          department, make_student, photograph,
+                                                                          office_user, operator_user):
+    from tests.conftest import make_user
+    from tucai.accounts.models import Membership
+    from tucai.campaigns.models import SchoolClass
+
+    other = SchoolClass.objects.create(campaign=campaign, department=department, name="电商1212")
+    mine, theirs = make_student(name="本班"), make_student(name="别班", school_class=other)
+    photograph(mine)
+    photograph(theirs)
+    url = reverse("proofing:pending", args=[campaign.code])
+    user = make_user("monitor")
+    Membership.objects.create(user=user, institution=institution, role="monitor", school_class=school_class)
+    m = Client()
+    m.force_login(user)
+    assert 'id="proofing-not-published"' in m.get(url).content.decode()
+    proofing_open(campaign=campaign, actor=office_user)
+    html = m.get(url).content.decode()
+    assert 'id="class-scope"' in html and f'data-student="{mine.pk}"' in html and f'data-student="{theirs.pk}"' not in html
+    text = m.get(url + "?export=csv").content.decode("utf-8-sig")
+    assert mine.student_no in text and theirs.student_no not in text
+    office = Client()
+    office.force_login(office_user)
+    html = office.get(url).content.decode()
+    assert f'data-student="{mine.pk}"' in html and f'data-student="{theirs.pk}"' in html
+    op = Client()
+    op.force_login(operator_user)  # the capture unit's staff: not their list to chase
+    assert op.get(url).status_code == 403

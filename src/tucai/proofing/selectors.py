@@ -47,8 +47,11 @@ def answer_for_current_photo(proof: Proof | None, current_shot_id: int | None) -
     return ""
 
 
-def _answers(campaign) -> list[tuple[Student, str]]:
-    students = list(_photographed(campaign))
+def _answers(campaign, class_ids=None) -> list[tuple[Student, str]]:
+    students = _photographed(campaign)
+    if class_ids is not None:
+        students = students.filter(school_class_id__in=class_ids)
+    students = list(students)
     proofs = {p.student_id: p for p in Proof.objects.filter(campaign=campaign, student__in=[s.pk for s in students])}
     return [(s, answer_for_current_photo(proofs.get(s.pk), s.current_shot)) for s in students]
 
@@ -71,9 +74,10 @@ def proofing_overview(*, campaign) -> dict:
             "answered": answered}
 
 
-def proof_pending_students(*, campaign) -> list[Student]:
-    """Photographed students who have not answered about their current photo: the reminder list, by class."""
-    pending = [s for s, state in _answers(campaign) if not state]
+def proof_pending_students(*, campaign, class_ids=None) -> list[Student]:
+    """Photographed students who have not answered about their current photo: the reminder list, by class
+    (``class_ids``: only those classes — a monitor's)."""
+    pending = [s for s, state in _answers(campaign, class_ids) if not state]
     return sorted(pending, key=lambda s: (s.school_class.name, s.student_no))
 
 
@@ -89,7 +93,7 @@ def students_with_open_corrections(*, campaign) -> set[int]:
 PENDING_COLUMNS = ["院系", "班级", "学号", "姓名", "手机"]
 
 
-def proof_pending_rows(*, campaign) -> list[list[str]]:
+def proof_pending_rows(*, campaign, class_ids=None) -> list[list[str]]:
     """The reminder list as spreadsheet rows (class monitors chase their classmates with it)."""
     return [[str(s.school_class.department) if s.school_class.department_id else "", str(s.school_class),
-             s.student_no, s.name, s.phone] for s in proof_pending_students(campaign=campaign)]
+             s.student_no, s.name, s.phone] for s in proof_pending_students(campaign=campaign, class_ids=class_ids)]

@@ -8,6 +8,7 @@ import logging
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -116,3 +117,29 @@ def answer(request, code: str, proof_id: int):
     except TucaiError as exc:
         messages.error(request, f"{proof.student}: {exc.message}")
     return HttpResponseRedirect(reverse("proofing:office", args=[campaign.code]) + "#corrections")
+
+
+@login_required
+@require_GET
+def pending(request, code: str):
+    """The reminder list: the office sees every class, a class monitor (班长) their own class."""
+    from tucai.accounts.selectors import user_class_scope
+    from tucai.core.errors import PermissionDenied as TucaiPermissionDenied
+
+    campaign = get_campaign_for(request, code, "campaign.view")
+    try:
+        class_ids = user_class_scope(user=request.user, campaign=campaign, perm=PERM)
+    except TucaiPermissionDenied:
+        raise PermissionDenied from None
+    rows = lambda: selectors.proof_pending_rows(campaign=campaign, class_ids=class_ids)  # noqa: E731
+    download = export_response(
+        request, stem=f"proofing-pending-{campaign.code}", sheets=["未回复"], default_sheet="未回复",
+        xlsx=lambda: xlsx_bytes([("未回复", selectors.PENDING_COLUMNS, rows())]),
+        csv=lambda sheet: csv_bytes(selectors.PENDING_COLUMNS, rows()))
+    if download is not None:
+        return download
+    window = selectors.proofing_window(campaign=campaign)
+    return render(request, "proofing/pending.html", {
+        "campaign": campaign, "window": window, "is_open": selectors.window_is_open(window),
+        "pending": selectors.proof_pending_students(campaign=campaign, class_ids=class_ids),
+        "class_scoped": class_ids is not None})

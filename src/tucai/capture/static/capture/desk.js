@@ -50,10 +50,17 @@
 
   // Scans through the desk token are recorded under the name the token was issued with: a new name
   // opens the page again, which issues a token bound to it.
-  deskName.addEventListener("change", () => {
+  // The old name's token is revoked first, so no second live token is left behind for this desk.
+  deskName.addEventListener("change", async () => {
     if (!desk.dataset.deskToken) return;
     const url = new URL(window.location.href);
     url.searchParams.set("desk", deskName.value.trim());
+    if (desk.dataset.deskRevoke) {
+      try {
+        await fetch(desk.dataset.deskRevoke, {method: "POST", credentials: "same-origin",
+                                              headers: {"X-CSRFToken": csrf}});
+      } catch (e) { /* offline: the old token still ends with its shift */ }
+    }
     window.location.assign(url.toString());
   });
 
