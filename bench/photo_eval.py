@@ -94,6 +94,12 @@ REVIEWED: dict[tuple[str, str], tuple[str, str]] = {
                                                           " gradients uniform, the spec does not)"),
     ("background.color", "facenet_paul_rudd.jpg"): ("ok", "near-white (L* 90) backdrop: within the allowed"
                                                           " white/light grey"),
+    ("background.uniform", "deepface_img24.jpg"): ("bad", "a strong radial gradient, light behind the head to dark"
+                                                          " corners (the spec: no gradient)"),
+    ("background.uniform", "faceapi_angry.jpg"): ("unsure", "light grey with a visible vignette, as faceapi_sad"),
+    ("background.uniform", "lfw_Gene_Autry_0001.jpg"): ("unsure", "painted blue backdrop, lighter at the top right"),
+    ("background.uniform", "gfpgan_Paris_Hilton_crop.png"): ("unsure", "grainy greyscale scan of a mottled studio"
+                                                                       " backdrop"),
 }
 
 # Face counts re-read by eye on a drawing of the found boxes (reported apart from the labels as given).
