@@ -37,6 +37,12 @@ def test_page_lists_who_is_left_out_and_download_builds_the_package(campaign, ma
     r = office_client.get(reverse("handoff:page", args=[campaign.code]))
     html = r.content.decode()
     assert 'data-included="1" data-missing="1"' in html
+    assert 'id="handoff-proofing" data-state="none"' in html  # not proofread yet: said before building
+    from tucai.proofing.services import proofing_open
+
+    proofing_open(campaign=campaign, actor=office_user)
+    html = office_client.get(reverse("handoff:page", args=[campaign.code])).content.decode()
+    assert 'id="handoff-proofing" data-state="open"' in html
     assert f'data-student="{b.pk}" data-reason="photo.none"' in html and f'data-student="{a.pk}"' not in html
 
     r = office_client.post(reverse("handoff:build", args=[campaign.code]), {"naming": "{student_no}"})

@@ -30,9 +30,13 @@ def _render(request, campaign, *, naming: str, error: TucaiError | None = None, 
     if result is not None:
         left_out = [{"student": e.student, "reason": e.reason, "message": REASONS[e.reason]}
                     for e in result.missing + result.invalid]
+    from tucai.proofing.selectors import proofing_window, window_is_open
+
+    window = proofing_window(campaign=campaign)
     return render(request, "handoff/page.html", {
         "campaign": campaign, "result": result, "left_out": left_out, "naming": naming, "error": error,
-        "fields": NAMING_FIELDS}, status=status)
+        "fields": NAMING_FIELDS, "proofing_window": window, "proofing_open": window_is_open(window)},
+        status=status)
 
 
 @login_required

@@ -11,6 +11,7 @@ pattern, ``index.csv``, ``missing.csv``) and records the build in the audit log;
 import json
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from tucai.campaigns.cli import campaign_arg
 from tucai.core.errors import TucaiError
@@ -54,6 +55,15 @@ class Command(BaseCommand):
             self.stdout.write(_json(summary))
             return
         self.stdout.write(f"可交付 {summary['included']} 人；缺照片 {summary['missing']} 人；照片不合格 {summary['invalid']} 人")
+        from tucai.proofing.selectors import proofing_window, window_is_open
+
+        window = proofing_window(campaign=camp)
+        if window is None:
+            self.stderr.write("注意：照片尚未发布校对 / note: the photos have not been published for proofreading")
+        elif window_is_open(window):
+            self.stderr.write(f"注意：校对期尚未截止（{timezone.localtime(window.closes_at):%Y-%m-%d %H:%M}）/ note: the "
+                              "correction window "
+                              "is still open")
         for row in left_out:
             self.stdout.write(f"  {row['student_no']} {row['name']} {row['class']}: {row['message']}")
         if result.path is not None:
