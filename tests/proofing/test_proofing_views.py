@@ -142,3 +142,38 @@ def test_a_class_monitor_sees_the_reminder_list_of_their_own_class_only(campaign
     op = Client()
     op.force_login(operator_user)  # the capture unit's staff: not their list to chase
     assert op.get(url).status_code == 403
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_office_publishes_and_answers_a_correction_in_the_browser(monkeypatch, browser, live_server, artifacts_dir,
+                                                                  campaign, make_student, photograph, office_user):
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's loop runs in this thread
+    from tests.conftest import browser_login
+
+    a, b = make_student(name="甲"), make_student(name="乙")
+    photograph(a)
+    photograph(b)
+    ctx = browser.new_context(locale="zh-CN")
+    page = ctx.new_page()
+    browser_login(page, live_server.url, office_user.username, next_path=f"/c/{campaign.code}/")
+    page.click(f"a[href='/proofing/c/{campaign.code}/']")
+    page.click("#proofing-publish button")
+    page.wait_for_selector("#proofing-window[data-open='1']")
+    proof_reply(student=a, to=ProofState.OPEN, field="photo", detail="照片里闭眼了")
+    page.reload()
+    row = page.locator("#proofing-corrections tr[data-proof]")
+    assert row.count() == 1
+    page.wait_for_function("() => { const i = document.querySelector('#proofing-corrections img');"
+                           " return i && i.complete && i.naturalWidth > 0; }")  # the photo in question
+    assert page.get_attribute("#proofing-counts", "data-no-reply") == "1"
+    page.screenshot(path=str(artifacts_dir / "proofing_office.png"), full_page=True)
+    row.locator("select[name=to]").select_option("retake")
+    row.locator("input[name=answer]").fill("安排补拍")
+    row.locator("button[type=submit]").click()
+    page.wait_for_selector("#proofing-corrections td.muted")  # no open request left
+    assert Proof.objects.get(student=a).state == ProofState.RETAKE
+    ctx.close()
+    from django.db import connections
+
+    connections.close_all()
