@@ -143,7 +143,11 @@ def test_capture_day(allow_db_in_playwright, browser, live_server, artifacts_dir
     # 6. The verdict appears on the station page (polled fragment), with the normalised preview.
     s.wait_for_selector("#latest-shot [data-verdict=pass]")
     s.wait_for_selector("#latest-shot img.preview")
-    assert s.evaluate("document.querySelector('#latest-shot img.preview').naturalWidth") == 480
+    # The preview loads after the fragment that shows it (and the fragment is polled, so the element can
+    # be replaced): wait for a loaded image and read its width in the same step.
+    width = s.wait_for_function("() => { const i = document.querySelector('#latest-shot img.preview');"
+                                " return i && i.complete && i.naturalWidth > 0 ? i.naturalWidth : false; }")
+    assert width.json_value() == 480
     s.screenshot(path=str(artifacts_dir / "day_4_station_verdict.png"), full_page=True)
 
     # 7. Accept: the normalised photo is stored and the ticket is done.

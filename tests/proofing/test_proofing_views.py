@@ -101,8 +101,9 @@ def test_student_confirms_on_the_phone(monkeypatch, browser, live_server, artifa
     page.click("button[type=submit]")
     page.wait_for_selector("#proofing[data-open='1']")
     # The photo loads after the page: wait for it, then check it is the 480×640 one.
-    page.wait_for_function("() => { const i = document.querySelector('.proof-photo'); return i.complete && i.naturalWidth > 0; }")
-    assert page.evaluate("document.querySelector('.proof-photo').naturalWidth") == 480
+    width = page.wait_for_function("() => { const i = document.querySelector('.proof-photo');"
+                                   " return i && i.complete && i.naturalWidth > 0 ? i.naturalWidth : false; }")
+    assert width.json_value() == 480
     page.screenshot(path=str(artifacts_dir / "proofing_student.png"), full_page=True)
     page.click("#proof-confirm button")
     page.wait_for_selector("#proofing[data-state='confirmed']")
