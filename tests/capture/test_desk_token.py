@@ -225,24 +225,40 @@ def test_issue_and_revoke_need_checkin_permission_and_are_audited(campaign, room
         checkin_perform_desk(claims=claims, raw_code="TC1X")
 
 
-def test_desk_page_issues_a_token_and_revoke_view(campaign, room, day, operator_user):
-    client = Client()
+def test_desk_page_changes_nothing_and_its_script_gets_the_token_by_post(campaign, room, day, operator_user):
+    client = Client(enforce_csrf_checks=True)
     client.force_login(operator_user)
-    r = client.get(reverse("capture:desk", args=[campaign.pk, room.pk, day.isoformat()]) + "?desk=A")
-    assert r.status_code == 200
+    page = reverse("capture:desk", args=[campaign.pk, room.pk, day.isoformat()]) + "?desk=A"
+    r = client.get(page)
+    assert r.status_code == 200 and not DeskToken.objects.exists()  # opening the page issues nothing
+    token_url = reverse("capture:desk_token", args=[campaign.pk, room.pk, day.isoformat()])
+    assert token_url in r.content.decode()
+    assert client.post(token_url, {"desk": "A"}).status_code == 403  # no CSRF token: refused
+    assert client.get(token_url).status_code == 405
+    csrf = client.cookies["csrftoken"].value
+    r = client.post(token_url, {"desk": "A"}, HTTP_X_CSRFTOKEN=csrf)
+    assert r.status_code == 200 and r.json()["ok"]
     token = DeskToken.objects.get()
     assert (token.user, token.room, token.date, token.desk) == (operator_user, room, day, "A")
-    assert desk_token_string(token=token) in r.content.decode()
+    assert r.json()["token"] == desk_token_string(token=token)
     # A reload keeps the desk's token (no new live token per page view) ...
-    client.get(reverse("capture:desk", args=[campaign.pk, room.pk, day.isoformat()]) + "?desk=A")
+    assert client.post(token_url, {"desk": "A"}, HTTP_X_CSRFTOKEN=csrf).json()["id"] == token.pk
     assert DeskToken.objects.count() == 1
-    r = client.post(reverse("capture:desk_token_revoke", args=[token.pk]))
+    r = client.post(reverse("capture:desk_token_revoke", args=[token.pk]), HTTP_X_CSRFTOKEN=csrf)
     assert r.status_code == 200 and r.json()["revoked"]
     token.refresh_from_db()
     assert token.revoked_at is not None
-    # ... and once revoked, the next page view gets a fresh one.
-    client.get(reverse("capture:desk", args=[campaign.pk, room.pk, day.isoformat()]) + "?desk=A")
+    # ... and once revoked, the next one is fresh.
+    client.post(token_url, {"desk": "A"}, HTTP_X_CSRFTOKEN=csrf)
     assert DeskToken.objects.filter(revoked_at__isnull=True).count() == 1 and DeskToken.objects.count() == 2
+
+
+def test_a_monitor_gets_no_desk_token(campaign, room, day, institution, user_factory):
+    monitor = user_factory("monitor", institution=institution, role="monitor")
+    client = Client()
+    client.force_login(monitor)
+    r = client.post(reverse("capture:desk_token", args=[campaign.pk, room.pk, day.isoformat()]), {"desk": "A"})
+    assert r.status_code == 403 and not DeskToken.objects.exists()
 
 
 @pytest.mark.postgres

@@ -13,6 +13,7 @@ urlpatterns: list = [
     # check-in desk
     path("c/<slug:code>/desk/", views_desk.desk_index, name="desk_index"),
     path("desk/<int:campaign_id>/<int:room_id>/<str:day>/", views_desk.desk_page, name="desk"),
+    path("desk/<int:campaign_id>/<int:room_id>/<str:day>/token/", views_desk.desk_token_view, name="desk_token"),
     path("desk/<int:campaign_id>/<int:room_id>/<str:day>/search/", views_desk.desk_search, name="desk_search"),
     path("desk/<int:campaign_id>/<int:room_id>/<str:day>/bind/", views_desk.desk_bind, name="desk_bind"),
     path("api/checkin/", views_desk.api_checkin, name="api_checkin"),

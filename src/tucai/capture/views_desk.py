@@ -10,6 +10,7 @@ from django.db.models.signals import post_delete, post_save
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -54,11 +55,24 @@ def desk_page(request, campaign_id: int, room_id: int, day: str):
     campaign, room = _desk_scope(request, campaign_id, room_id)
     day = parse_day(day)
     desk = request.GET.get("desk", "")[:40]
-    # The page's scans go to the desk-token API (no session or CSRF work per scan); the token is
-    # bound to this campaign, room and day and ends with the shift or when revoked.
-    token, token_text = desk_token_issue(user=request.user, campaign=campaign, room=room, date=day, desk=desk)
-    return render(request, "capture/desk.html", {"campaign": campaign, "room": room, "day": day, "desk": desk,
-                                                 "desk_token": token_text, "desk_token_id": token.pk})
+    # Opening the page changes nothing: its script asks for the desk token by POST (desk_token_view).
+    return render(request, "capture/desk.html", {"campaign": campaign, "room": room, "day": day, "desk": desk})
+
+
+@login_required
+@require_POST
+def desk_token_view(request, campaign_id: int, room_id: int, day: str):
+    """The desk page's token for the desk-token API (no session or CSRF work per scan): bound to this
+    campaign, room, day and desk name, ending with the shift or when revoked. Issued by POST (CSRF-
+    checked), so no link or prefetch can make an operator's browser issue one; a reload reuses it."""
+    campaign, room = _desk_scope(request, campaign_id, room_id)
+    try:
+        token, text = desk_token_issue(user=request.user, campaign=campaign, room=room, date=parse_day(day),
+                                       desk=request.POST.get("desk", "")[:40])
+    except TucaiError as exc:
+        return JsonResponse({"ok": False, **exc.as_dict(), "message": exc.message}, status=403)
+    return JsonResponse({"ok": True, "token": text, "id": token.pk, "desk": token.desk,
+                         "revoke": reverse("capture:desk_token_revoke", args=[token.pk])})
 
 
 @login_required

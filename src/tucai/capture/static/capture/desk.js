@@ -10,6 +10,23 @@
   const deskName = document.getElementById("desk-name");
   const csrf = desk.dataset.csrf;
 
+  // The desk token is asked for by POST once the page is there (opening a page must change nothing).
+  // Scans wait for it; without one (offline, refused) they go through the session API instead.
+  const tokenReady = (async () => {
+    try {
+      const body = new URLSearchParams({desk: deskName.value});
+      const r = await fetch(desk.dataset.tokenUrl, {method: "POST", body: body, credentials: "same-origin",
+                                                    headers: {"X-CSRFToken": csrf}});
+      const data = await r.json();
+      if (data.ok) {
+        desk.dataset.deskToken = data.token;
+        desk.dataset.deskTokenId = data.id;
+        desk.dataset.deskRevoke = data.revoke;
+      }
+    } catch (e) { /* the session API serves */ }
+    desk.dataset.tokenState = desk.dataset.deskToken ? "ready" : "none";
+  })();
+
   function nonce() {
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
     return Date.now().toString(36) + Math.random().toString(36).slice(2);
@@ -18,6 +35,7 @@
   // One nonce per submission; a retry after a network error reuses it, so the server returns the
   // number it already issued instead of a second one.
   async function submit(payload) {
+    await tokenReady;
     const body = JSON.stringify(Object.assign({
       campaign: desk.dataset.campaign, room: desk.dataset.room, date: desk.dataset.date,
       desk: deskName.value, nonce: nonce(),
@@ -52,6 +70,7 @@
   // opens the page again, which issues a token bound to it.
   // The old name's token is revoked first, so no second live token is left behind for this desk.
   deskName.addEventListener("change", async () => {
+    await tokenReady;
     if (!desk.dataset.deskToken) return;
     const url = new URL(window.location.href);
     url.searchParams.set("desk", deskName.value.trim());
