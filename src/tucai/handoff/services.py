@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from django.db.models import F, Prefetch
+from django.db.models import Prefetch
 from django.utils import timezone
 
 from tucai.audit.services import audit_record
@@ -37,7 +37,8 @@ from tucai.campaigns.models import Student, StudentStatus
 from tucai.core.errors import TucaiError
 from tucai.core.spreadsheets import csv_bytes, xlsx_bytes
 from tucai.photo.spec import get_profile
-from tucai.stations.models import ACCEPTED_STATES, Shot
+from tucai.stations.models import Shot
+from tucai.stations.selectors import accepted_photos
 
 DEFAULT_NAMING = "{doc_number}"
 NAMING_FIELDS = ("doc_number", "student_no", "name")
@@ -122,8 +123,7 @@ def handoff_collect(*, campaign, naming: str = DEFAULT_NAMING, check_files: bool
     as it is read — the build writes it into the zip there, so no more than one photo is in memory."""
     _naming_check(naming)
     profile_id = campaign.photo_profile or "chsi"
-    accepted = Prefetch("shots", queryset=Shot.objects.filter(state__in=ACCEPTED_STATES).exclude(normalized="")
-                        .order_by(F("decided_at").desc(nulls_last=True), "-id"), to_attr="accepted_shots")
+    accepted = Prefetch("shots", queryset=accepted_photos(), to_attr="accepted_shots")
     students = (Student.objects.filter(campaign=campaign, status=StudentStatus.ACTIVE)
                 .select_related("school_class__department").prefetch_related(accepted).order_by("student_no"))
     from tucai.proofing.selectors import students_with_open_corrections

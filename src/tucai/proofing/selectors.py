@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from django.db.models import F, OuterRef, Subquery
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from tucai.campaigns.models import Student, StudentStatus
 from tucai.proofing.models import Proof, ProofingWindow, ProofState
-from tucai.stations.models import ACCEPTED_STATES, Shot
+from tucai.stations.models import Shot
+from tucai.stations.selectors import accepted_photos
 
 
 def student_proof_photo(*, student) -> Shot | None:
     """The photo the student proofreads: their accepted one (the newest decision)."""
-    return (Shot.objects.filter(student=student, state__in=ACCEPTED_STATES).exclude(normalized="")
-            .order_by(F("decided_at").desc(nulls_last=True), "-id").first())
+    return accepted_photos().filter(student=student).first()
 
 
 def proofing_window(*, campaign) -> ProofingWindow | None:
@@ -26,8 +26,7 @@ def window_is_open(window: ProofingWindow | None, now=None) -> bool:
 
 
 def _current_shot():
-    return (Shot.objects.filter(student=OuterRef("pk"), state__in=ACCEPTED_STATES).exclude(normalized="")
-            .order_by(F("decided_at").desc(nulls_last=True), "-id").values("pk")[:1])
+    return accepted_photos().filter(student=OuterRef("pk")).values("pk")[:1]
 
 
 def _photographed(campaign):

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from tucai.capture.models import Ticket, TicketState
-from tucai.stations.models import Shot, ShotState, Station
+from tucai.stations.models import ACCEPTED_STATES, Shot, ShotState, Station
 
 SERVING_STATES = (TicketState.CALLED, TicketState.AT_CAMERA)
+
+
+def accepted_photos() -> QuerySet[Shot]:
+    """Accepted shots with their stored 480×640 photo, the newest decision first (an undecided one
+    last on every database): the first one of a student is that student's photo. Proofreading shows
+    it and the hand-off ships it."""
+    return (Shot.objects.filter(state__in=ACCEPTED_STATES).exclude(normalized="")
+            .order_by(F("decided_at").desc(nulls_last=True), "-id"))
 
 
 def station_current_ticket(*, station: Station, date: dt.date | None = None) -> Ticket | None:
