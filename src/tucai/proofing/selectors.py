@@ -60,24 +60,26 @@ def proofing_overview(*, campaign) -> dict:
     requests and answered ones as the office lists them (a retake answer leaves the student without a
     photo, so it is counted from the answers, not from the photographed)."""
     counts = {state: 0 for state in ProofState.values}
-    no_reply = 0
     answers = _answers(campaign)
+    pending = _pending(answers)
     for _, state in answers:
         if state:
             counts[state] += 1
-        else:
-            no_reply += 1
     answered = Proof.objects.filter(campaign=campaign, student__status=StudentStatus.ACTIVE,
                                     state__in=(ProofState.FIXED, ProofState.RETAKE, ProofState.REJECTED)).count()
-    return {"photographed": len(answers), "no_reply": no_reply, **counts, "open": proofs_open(campaign=campaign).count(),
-            "answered": answered}
+    # ``pending``: the reminder list itself, from the same reading (a page shows counts and list together).
+    return {"photographed": len(answers), "no_reply": len(pending), **counts,
+            "open": proofs_open(campaign=campaign).count(), "answered": answered, "pending": pending}
+
+
+def _pending(answers: list[tuple[Student, str]]) -> list[Student]:
+    return sorted((s for s, state in answers if not state), key=lambda s: (s.school_class.name, s.student_no))
 
 
 def proof_pending_students(*, campaign, class_ids=None) -> list[Student]:
     """Photographed students who have not answered about their current photo: the reminder list, by class
     (``class_ids``: only those classes — a monitor's)."""
-    pending = [s for s, state in _answers(campaign, class_ids) if not state]
-    return sorted(pending, key=lambda s: (s.school_class.name, s.student_no))
+    return _pending(_answers(campaign, class_ids))
 
 
 def proofs_open(*, campaign):

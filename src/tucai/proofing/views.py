@@ -81,13 +81,19 @@ def me_reply(request, code: str):
     return HttpResponseRedirect(reverse("capture:me", args=[campaign.code]) + "#proofing")
 
 
+def _pending_download(request, campaign, class_ids):
+    """``?export=xlsx|csv`` of the reminder list (the office's page and the class monitors' share it)."""
+    rows = lambda: selectors.proof_pending_rows(campaign=campaign, class_ids=class_ids)  # noqa: E731
+    return export_response(
+        request, stem=f"proofing-pending-{campaign.code}", sheets=["未回复"], default_sheet="未回复",
+        xlsx=lambda: xlsx_bytes([("未回复", selectors.PENDING_COLUMNS, rows())]),
+        csv=lambda sheet: csv_bytes(selectors.PENDING_COLUMNS, rows()))
+
+
 @login_required
 def office(request, code: str):
     campaign = get_campaign_for(request, code, PERM)
-    download = export_response(
-        request, stem=f"proofing-pending-{campaign.code}", sheets=["未回复"], default_sheet="未回复",
-        xlsx=lambda: xlsx_bytes([("未回复", selectors.PENDING_COLUMNS, selectors.proof_pending_rows(campaign=campaign))]),
-        csv=lambda sheet: csv_bytes(selectors.PENDING_COLUMNS, selectors.proof_pending_rows(campaign=campaign)))
+    download = _pending_download(request, campaign, None)
     if download is not None:
         return download
     if request.method == "POST":
@@ -97,11 +103,11 @@ def office(request, code: str):
             messages.error(request, exc.message)
         return HttpResponseRedirect(reverse("proofing:office", args=[campaign.code]))
     window = selectors.proofing_window(campaign=campaign)
+    overview = selectors.proofing_overview(campaign=campaign)
     return render(request, "proofing/office.html", {
         "campaign": campaign, "window": window, "is_open": selectors.window_is_open(window),
-        "overview": selectors.proofing_overview(campaign=campaign),
-        "corrections": selectors.proofs_open(campaign=campaign),
-        "pending": selectors.proof_pending_students(campaign=campaign)[:200],
+        "overview": overview, "corrections": selectors.proofs_open(campaign=campaign),
+        "pending": overview["pending"][:200],
         "answers": [(ProofState.FIXED, ProofState.FIXED.label), (ProofState.RETAKE, ProofState.RETAKE.label),
                     (ProofState.REJECTED, ProofState.REJECTED.label)]})
 
@@ -131,11 +137,7 @@ def pending(request, code: str):
         class_ids = user_class_scope(user=request.user, campaign=campaign, perm=PERM)
     except TucaiPermissionDenied:
         raise PermissionDenied from None
-    rows = lambda: selectors.proof_pending_rows(campaign=campaign, class_ids=class_ids)  # noqa: E731
-    download = export_response(
-        request, stem=f"proofing-pending-{campaign.code}", sheets=["未回复"], default_sheet="未回复",
-        xlsx=lambda: xlsx_bytes([("未回复", selectors.PENDING_COLUMNS, rows())]),
-        csv=lambda sheet: csv_bytes(selectors.PENDING_COLUMNS, rows()))
+    download = _pending_download(request, campaign, class_ids)
     if download is not None:
         return download
     window = selectors.proofing_window(campaign=campaign)

@@ -46,10 +46,11 @@ class Command(BaseCommand):
                     f"已发布校对，勘误截止 {timezone.localtime(window.closes_at):%Y-%m-%d %H:%M}"))
             elif action == "status":
                 window = selectors.proofing_window(campaign=camp)
+                counts = selectors.proofing_overview(campaign=camp)
+                counts.pop("pending")  # the list itself is `tucai proofing pending`
                 data = {"campaign": camp.code, "window_open": selectors.window_is_open(window),
                         "opens_at": window.opens_at.isoformat() if window else None,
-                        "closes_at": window.closes_at.isoformat() if window else None,
-                        **selectors.proofing_overview(campaign=camp)}
+                        "closes_at": window.closes_at.isoformat() if window else None, **counts}
                 if options["json"]:
                     self.stdout.write(json.dumps(data, ensure_ascii=False))
                 else:
