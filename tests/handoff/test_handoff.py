@@ -205,6 +205,12 @@ def test_overlong_names_and_case_twins_are_refused(campaign, make_student, photo
     with pytest.raises(TucaiError) as exc:
         handoff_collect(campaign=campaign, naming="{name}", check_files=False)
     assert exc.value.code == "handoff.bad_naming"
+    # Two ID numbers that differ only in the case of the check letter make the same file name.
+    photograph(make_student(doc_number="43052120020101001X"))
+    photograph(make_student(doc_number="43052120020101001x"))
+    with pytest.raises(TucaiError) as exc:
+        handoff_collect(campaign=campaign, naming="{doc_number}", check_files=False)
+    assert exc.value.code == "handoff.duplicate_name"
 
 
 def test_a_storage_error_stops_the_build_instead_of_dropping_the_student(campaign, make_student, photograph,
