@@ -64,12 +64,12 @@ def me(request, code: str):
     if student is None:
         return HttpResponseRedirect(reverse("capture:me_login", args=[campaign.code]))
     capture_code = capture_code_ensure(student=student, actor_label="student")
-    from tucai.proofing.views import student_context  # after the shoot: proofreading (校对) on the same page
+    from tucai.proofing.selectors import student_proofing  # after the shoot: proofreading (校对) on the same page
 
     return render(request, "capture/me.html", {
         "campaign": campaign, "student": student, "code": capture_code,
         "qr": mark_safe(qr_svg(capture_code.token)),  # noqa: S308 — SVG made by segno from our own token
-        **_status(student), **student_context(student)})
+        **_status(student), **student_proofing(student=student)})
 
 
 @never_cache

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from tucai.campaigns.models import Student, StudentStatus
-from tucai.proofing.models import Proof, ProofingWindow, ProofState
+from tucai.proofing.models import CorrectionField, Proof, ProofingWindow, ProofState
 from tucai.stations.models import Shot
 from tucai.stations.selectors import accepted_photos
 
@@ -18,6 +20,31 @@ def student_proof_photo(*, student) -> Shot | None:
 
 def proofing_window(*, campaign) -> ProofingWindow | None:
     return ProofingWindow.objects.filter(campaign=campaign).first()
+
+
+def answer_deadline(window: ProofingWindow, shot) -> dt.datetime:
+    """Until when the student may answer about ``shot``: the window's end, or — for a photo accepted
+    after the window opened (a make-up shoot, a retake) — the same number of days from its acceptance."""
+    days = window.closes_at - window.opens_at
+    accepted = getattr(shot, "decided_at", None)
+    if accepted is not None and accepted > window.opens_at:
+        return max(window.closes_at, accepted + days)
+    return window.closes_at
+
+
+def student_proofing(*, student) -> dict:
+    """What the student's phone page shows about proofreading (empty before it is published)."""
+    window = proofing_window(campaign=student.campaign)
+    if window is None:
+        return {}
+    proof = Proof.objects.filter(student=student).first()
+    shot = student_proof_photo(student=student)
+    if not answer_for_current_photo(proof, shot.pk if shot else None):
+        proof = None  # nothing said yet about the photo they have now
+    now = timezone.now()
+    deadline = answer_deadline(window, shot)
+    return {"proofing": {"window": window, "not_yet": now < window.opens_at, "open": window.opens_at <= now <= deadline,
+                         "deadline": deadline, "proof": proof, "shot": shot, "fields": CorrectionField.choices}}
 
 
 def window_is_open(window: ProofingWindow | None, now=None) -> bool:

@@ -12,7 +12,7 @@ from tucai.accounts.selectors import require
 from tucai.audit.services import audit_record
 from tucai.core.errors import TucaiError
 from tucai.proofing.models import OFFICE_MOVES, STUDENT_MOVES, CorrectionField, Proof, ProofingWindow, ProofState
-from tucai.proofing.selectors import answer_for_current_photo, student_proof_photo
+from tucai.proofing.selectors import answer_deadline, answer_for_current_photo, student_proof_photo
 
 DETAIL_MAX = 500
 
@@ -33,16 +33,6 @@ def proofing_open(*, campaign, actor, opens_at: dt.datetime | None = None) -> Pr
         raise TucaiError("proofing.already_open", "本活动已发布校对", "Proofreading is already open for this campaign") \
             from None
     return window
-
-
-def answer_deadline(window: ProofingWindow, shot) -> dt.datetime:
-    """Until when the student may answer about ``shot``: the window's end, or — for a photo accepted
-    after the window opened (a make-up shoot, a retake) — the same number of days from its acceptance."""
-    days = window.closes_at - window.opens_at
-    accepted = getattr(shot, "decided_at", None)
-    if accepted is not None and accepted > window.opens_at:
-        return max(window.closes_at, accepted + days)
-    return window.closes_at
 
 
 def _window_for(campaign, now: dt.datetime, shot=None) -> ProofingWindow:

@@ -23,25 +23,10 @@ from tucai.core.downloads import export_response
 from tucai.core.errors import TucaiError
 from tucai.core.spreadsheets import csv_bytes, xlsx_bytes
 from tucai.proofing import selectors, services
-from tucai.proofing.models import CorrectionField, Proof, ProofState
+from tucai.proofing.models import Proof, ProofState
 
 PERM = "proofing.manage"
 log = logging.getLogger(__name__)
-
-
-def student_context(student) -> dict:
-    """What the student's phone page shows about proofreading (empty before it opens)."""
-    window = selectors.proofing_window(campaign=student.campaign)
-    if window is None:
-        return {}
-    proof = Proof.objects.filter(student=student).first()
-    shot = selectors.student_proof_photo(student=student)
-    if not selectors.answer_for_current_photo(proof, shot.pk if shot else None):
-        proof = None  # nothing said yet about the photo they have now
-    now = timezone.now()
-    deadline = services.answer_deadline(window, shot)
-    return {"proofing": {"window": window, "not_yet": now < window.opens_at, "open": window.opens_at <= now <= deadline,
-                         "deadline": deadline, "proof": proof, "shot": shot, "fields": CorrectionField.choices}}
 
 
 @never_cache
