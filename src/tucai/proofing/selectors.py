@@ -77,8 +77,10 @@ def _answers(campaign, class_ids=None) -> list[tuple[Student, str]]:
     students = _photographed(campaign)
     if class_ids is not None:
         students = students.filter(school_class_id__in=class_ids)
-    students = list(students)
-    proofs = {p.student_id: p for p in Proof.objects.filter(campaign=campaign, student__in=[s.pk for s in students])}
+    proofs = Proof.objects.filter(campaign=campaign)
+    if class_ids is not None:
+        proofs = proofs.filter(student__school_class_id__in=class_ids)
+    proofs = {p.student_id: p for p in proofs}  # no list of thousands of ids in the query
     return [(s, answer_for_current_photo(proofs.get(s.pk), s.current_shot)) for s in students]
 
 
