@@ -106,6 +106,20 @@ def test_half_shadowed_face_fails_lighting_balance(compliant, run_photo, check_o
     assert c["ok"] is False and c["value"] > c["limit"], c
 
 
+@pytest.mark.parametrize("side", ["left", "right"])
+@pytest.mark.parametrize("factor", [0.25, 0.12])
+def test_side_light_is_not_hair_over_the_eyebrows(compliant, run_photo, check_of, factor, side):
+    # The shaded brow is compared with the cheek on its own side: a forehead in shadow is a lighting
+    # problem (lighting.balance says so), not a fringe to push aside.
+    rgb = compliant.rgb if side == "right" else compliant.rgb[:, ::-1]
+    img = synth.half_shadow(rgb, compliant.geometry.eye_mid_x if side == "right"
+                            else rgb.shape[1] - compliant.geometry.eye_mid_x, factor=factor)
+    if side == "left":
+        img = np.ascontiguousarray(img[:, ::-1])
+    c = check_of(run_photo(img), "hair.eyebrows")
+    assert c["ok"] is True, c
+
+
 def test_second_face_fails_face_count(compliant, run_photo, check_of):
     g = compliant.geometry
     fw = g.face_width

@@ -162,9 +162,12 @@ def check_hair_eyebrows(ctx: Context) -> CheckResult:
     if not ctx.has_face or ctx.skin_lab is None:
         return result("hair.eyebrows", None, None, lim, fail=fail, passed=passed, unmeasured=NO_FACE, heuristic=True)
     lm = ctx.a.landmarks
-    skin_L = float(ctx.skin_lab[0])
     fracs = []
-    for brow, eye in ((an.BROW_R, an.EYE_R), (an.BROW_L, an.EYE_L)):
+    for brow, eye, cheek in ((an.BROW_R, an.EYE_R, an.CHEEK_PATCH_R), (an.BROW_L, an.EYE_L, an.CHEEK_PATCH_L)):
+        # Skin on the brow's own side: under side light the shaded forehead is as much darker than the
+        # lit cheek as hair would be (lighting.balance reports that), but not darker than its own cheek.
+        side = ctx.poly_mask(cheek)
+        skin_L = float(np.median(ctx.roi_lab[..., 0][side])) if side.sum() >= 10 else float(ctx.skin_lab[0])
         bp = lm[list(brow), :2]
         eye_y = float(np.mean(lm[list(eye["top"]), 1]))
         brow_y = float(bp[:, 1].mean())
