@@ -82,9 +82,19 @@ REVIEWED: dict[tuple[str, str], tuple[str, str]] = {
     ("pose (yaw+pitch)", "trueface_armstrong1.jpg"): ("unsure", "turned about 15° to his left: borderline"),
     ("pose (yaw+pitch)", "facerec_obama3.jpg"): ("unsure", "small full-body shot, chin slightly raised"),
     ("pose (yaw+pitch)", "faceapi_happy.jpg"): ("unsure", "head tilted and slightly turned: borderline"),
+    ("pose (yaw+pitch)", "compreface_personD-img2.jpg"): ("unsure", "head tilted (about 10°) and turned slightly to"
+                                                                    " his left: borderline"),
+    ("pose (yaw+pitch)", "deepface_img34.jpg"): ("unsure", "head turned slightly to his left, the body further:"
+                                                           " borderline"),
+    ("pose (yaw+pitch)", "lfw_Yoko_Ono_0006.jpg"): ("unsure", "head turned slightly to her right: borderline"),
+    ("pose (yaw+pitch)", "mtcnn_ivan.jpg"): ("unsure", "small face turned only slightly (about 10°), facing the"
+                                                       " camera: borderline, not clearly turned"),
     ("background.color", "deepface_img24.jpg"): ("bad", "saturated mid blue with a vignette, not the CHSI light"
                                                         " blue RGB(100,197,255)"),
     ("background.color", "trueface_headshot_blue.jpg"): ("bad", "dark blue ribbed wall, not the CHSI light blue"),
+    ("background.color", "lfw_Gene_Autry_0001.jpg"): ("unsure", "greyish, faded blue of a hand-tinted print"
+                                                                " (L* 64, b* -23; the CHSI light blue is about L* 76,"
+                                                                " b* -37): blue, but not clearly that light blue"),
     ("background.uniform", "trueface_headshot_blue.jpg"): ("bad", "ribbed wall: vertical stripes of light and shade"),
     ("background.uniform", "trueface_closed_eyes.jpg"): ("bad", "mottled studio backdrop and a white caption strip"
                                                                 " across the bottom"),
