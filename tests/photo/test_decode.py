@@ -208,3 +208,104 @@ def test_rotated_camera_jpeg_reduced_and_upright():
     assert ox == pytest.approx(3000 - 250, abs=10) and oy == pytest.approx(3550, abs=10)
     img, s = d.at_scale(0.5)
     assert img.shape[1] == pytest.approx(3000 * s, abs=1) and img.shape[0] == pytest.approx(4000 * s, abs=1)
+
+
+# --- found by a robustness review: each of these was wrong once -------------------------------
+
+_TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+              5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+              8: Image.Transpose.ROTATE_90}
+
+
+def _marked(w: int = 96, h: int = 64) -> np.ndarray:
+    """An image whose every orientation looks different: a block in one corner, a bar along one side."""
+    rgb = np.full((h, w, 3), 128, np.uint8)
+    rgb[:16, :24] = (255, 0, 0)
+    rgb[h - 8:, :] = (0, 0, 255)
+    return rgb
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "TIFF", "PNG"])
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_every_exif_orientation_matches_pillows_exif_transpose(fmt, orientation):
+    # The upright image, stored the way a camera held at that angle stores it.
+    upright = _marked()
+    stored = Image.fromarray(upright)
+    if orientation != 1:
+        # exif_transpose applies _TRANSPOSE[o]; its inverse (ROTATE_90 ↔ ROTATE_270) stores the image.
+        inverse = {Image.Transpose.ROTATE_90: Image.Transpose.ROTATE_270,
+                   Image.Transpose.ROTATE_270: Image.Transpose.ROTATE_90}
+        stored = stored.transpose(inverse.get(_TRANSPOSE[orientation], _TRANSPOSE[orientation]))
+    ex = Image.Exif()
+    ex[0x0112] = orientation
+    kw = {"quality": 98} if fmt == "JPEG" else {}
+    d = load(_save(stored, fmt, exif=ex, **kw))
+    assert d.rgb.shape == upright.shape and d.original_size == (upright.shape[1], upright.shape[0])
+    assert np.abs(d.rgb.astype(int) - upright.astype(int)).mean() < 4, (fmt, orientation)
+
+
+def test_corrupt_png_image_data_is_refused_not_half_decoded():
+    png = bytearray(_save(Image.fromarray(_gradient(400, 300)), "PNG"))
+    png[png.find(b"IDAT") + 200] ^= 0xFF
+    assert _code(bytes(png)) == "decode.corrupt"
+
+
+def test_pillows_own_89_megapixel_warning_does_not_undercut_our_limit():
+    # 100 MP (a medium-format camera) is inside DECODE_LIMITS.max_pixels: opened from the header, not refused.
+    im = decode._open(_png_header_only(10_000, 10_000), decode.DECODE_LIMITS)
+    assert im.size == (10_000, 10_000)
+    assert _code(_png_header_only(11_000, 11_000)) == "decode.too_large"      # 121 MP: ours
+
+
+def test_a_device_or_pipe_is_read_only_up_to_the_limit():
+    # /dev/zero reports size 0 and never ends: at most max_bytes + 1 bytes are read, then refused.
+    assert _code("/dev/zero", limits=DecodeLimits(max_bytes=1000)) == "decode.too_large"
+
+
+def _adobe_like_icc() -> bytes:
+    """A minimal ICC v2 matrix/TRC RGB display profile with Adobe RGB (1998) primaries, gamma 2.2."""
+    def s15(v):
+        return struct.pack(">i", round(v * 65536))
+
+    def xyz(x, y, z):
+        return b"XYZ \0\0\0\0" + s15(x) + s15(y) + s15(z)
+
+    def curv(g):
+        return b"curv\0\0\0\0" + struct.pack(">IH", 1, round(g * 256)) + b"\0\0"
+
+    text = b"wide gamut test\0"
+    desc = b"desc\0\0\0\0" + struct.pack(">I", len(text)) + text + b"\0" * 79
+    tags = [(b"desc", desc), (b"cprt", b"text\0\0\0\0none\0"), (b"wtpt", xyz(0.9642, 1.0, 0.8249)),
+            (b"rXYZ", xyz(0.60974, 0.31111, 0.01947)), (b"gXYZ", xyz(0.20528, 0.62567, 0.06087)),
+            (b"bXYZ", xyz(0.14919, 0.06322, 0.74457)), (b"rTRC", curv(2.2)), (b"gTRC", curv(2.2)), (b"bTRC", curv(2.2))]
+    off, table, data = 128 + 4 + 12 * len(tags), b"", b""
+    for sig, body in tags:
+        data += b"\0" * (-(off + len(data)) % 4)
+        table += sig + struct.pack(">II", off + len(data), len(body))
+        data += body
+    body = struct.pack(">I", len(tags)) + table + data
+    hdr = (struct.pack(">I", 128 + len(body)) + b"lcms" + b"\x02\x10\0\0" + b"mntr" + b"RGB " + b"XYZ " + b"\0" * 12
+           + b"acsp" + b"APPL" + b"\0" * 24 + s15(0.9642) + s15(1.0) + s15(0.8249) + b"lcms" + b"\0" * 44)
+    assert len(hdr) == 128
+    return hdr + body
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
+def test_a_wide_gamut_photo_is_measured_in_srgb(fmt):
+    from PIL import ImageCms
+
+    icc = _adobe_like_icc()
+    srgb = np.zeros((64, 96, 3), np.uint8)
+    srgb[:] = (100, 197, 255)                      # the CHSI light blue, as sRGB
+    wide = ImageCms.applyTransform(Image.fromarray(srgb), ImageCms.buildTransform(
+        ImageCms.createProfile("sRGB"), ImageCms.ImageCmsProfile(io.BytesIO(icc)), "RGB", "RGB"))
+    wide = Image.fromarray(np.asarray(wide))       # only the pixels (PNG would otherwise copy a profile along)
+    stored = np.asarray(wide)[0, 0]
+    assert np.abs(stored.astype(int) - (100, 197, 255)).max() > 20     # the file's numbers are not sRGB's
+    kw = {"quality": 98} if fmt == "JPEG" else {}
+    got = load(_save(wide, fmt, icc_profile=icc, **kw)).rgb[32, 48]
+    assert np.abs(got.astype(int) - (100, 197, 255)).max() <= 4, got
+    # Without the profile the same numbers are taken as sRGB; an sRGB profile changes nothing.
+    assert np.abs(load(_save(wide, fmt, **kw)).rgb[32, 48].astype(int) - stored).max() <= 3
+    srgb_icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    assert np.abs(load(_save(wide, fmt, icc_profile=srgb_icc, **kw)).rgb[32, 48].astype(int) - stored).max() <= 3

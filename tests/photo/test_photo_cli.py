@@ -104,3 +104,11 @@ def test_tucai_entry_point_routes_photo(files, capsys):
     good, _, _ = files
     assert tucai_main(["photo", "check", str(good), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["verdict"] == "pass"
+
+
+def test_normalize_into_a_folder_is_a_clear_error(files, tmp_path, capsys):
+    good, _, _ = files
+    folder = tmp_path / "out"
+    folder.mkdir()
+    assert main(["normalize", str(good), str(folder)]) == 2
+    assert "folder" in capsys.readouterr().err and list(folder.iterdir()) == []

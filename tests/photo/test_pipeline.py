@@ -132,3 +132,20 @@ def test_no_django_import():
             "assert not [m for m in sys.modules if m == 'django' or m.startswith('django.')], 'django imported'")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+
+
+def test_a_strip_one_pixel_wide_is_measured_on_a_bounded_copy():
+    # A 1 × 4096 image once became a 240 × 983,040 px copy for the contrast check (GBs of memory).
+    from tucai.photo import analysis, checks
+    from tucai.photo.checks._base import WINDOW_MAX_ASPECT, WINDOW_WIDTH
+    from tucai.photo.decode import load
+    from tucai.photo.spec import get_profile
+
+    buf = io.BytesIO()
+    Image.fromarray(np.full((4096, 1, 3), 120, np.uint8)).save(buf, "PNG")
+    r = process(buf.getvalue(), normalize=False)
+    assert r.verdict == "retake"
+    prof = get_profile("chsi")
+    _, ctx = checks.run_checks(analysis.analyse(load(buf.getvalue()), prof), prof)
+    small, _ = ctx.window_small
+    assert small.shape[0] <= WINDOW_MAX_ASPECT * WINDOW_WIDTH

@@ -334,3 +334,25 @@ def test_render_jpeg_is_a_300dpi_sheet(photo):
     with Image.open(io.BytesIO(data)) as im:
         assert im.size == (2480, 3508) and im.mode == "RGB"
         assert tuple(round(v) for v in im.info["dpi"]) == (300, 300)
+
+
+def test_photos_to_print_go_through_the_safe_decoder(tmp_path):
+    from tucai.photo.sheets import _load_photo
+
+    # A tiny file declaring 20 000 × 20 000 pixels: refused as a sheet error, not Pillow's bomb exception.
+    bomb = io.BytesIO()
+    Image.new("L", (1, 1)).save(bomb, "PNG")
+    data = bytearray(bomb.getvalue())
+    data[16:24] = (20000).to_bytes(4, "big") * 2
+    with pytest.raises(SheetError) as ei:
+        make_package(bytes(data), out_path=tmp_path / "x.jpg")
+    assert ei.value.code == "sheet.bad_photo" and list(tmp_path.iterdir()) == []
+    # 16-bit grey prints as the grey it is (not clipped to white); transparency on white, not what hides under it.
+    b16 = io.BytesIO()
+    Image.fromarray(np.full((64, 48), 200 * 257, np.uint16)).save(b16, "PNG")
+    assert np.asarray(_load_photo(b16.getvalue()))[32, 24].tolist() == [200, 200, 200]
+    rgba = np.zeros((64, 48, 4), np.uint8)
+    rgba[..., 0] = 255                         # red, fully transparent
+    b = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(b, "PNG")
+    assert np.asarray(_load_photo(b.getvalue()))[32, 24].tolist() == [255, 255, 255]

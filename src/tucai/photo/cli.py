@@ -107,6 +107,9 @@ def cmd_normalize(args, out, err) -> int:
     if not dst.parent.is_dir():
         err.write(f"输出目录不存在 / output folder does not exist: {dst.parent}\n")
         return EXIT_ERROR
+    if dst.is_dir():
+        err.write(f"输出路径是一个文件夹，请给出文件名 / the output is a folder, give a file name: {dst}\n")
+        return EXIT_ERROR
     r = process(args.src, profile=args.profile, normalize=True, filename=args.src)
     if r.verdict == "error":
         e = r.report["error"]
@@ -126,7 +129,11 @@ def cmd_normalize(args, out, err) -> int:
         out.write(_human(r.report, "zh") + "\n")
         err.write("照片需重拍，未写出（用 --force 仍然写出）/ retake needed, nothing written (use --force)\n")
         return EXIT_RETAKE
-    _write_atomic(dst, r.normalized_jpeg)
+    try:
+        _write_atomic(dst, r.normalized_jpeg)
+    except OSError as e:
+        err.write(f"无法写出 / cannot write {dst}: {e.strerror or e}\n")
+        return EXIT_ERROR
     n = r.report["normalized"]
     out.write(f"{dst}: {n['width']}×{n['height']} quality {n['quality']}, {n['size_bytes']} bytes"
               f"{'' if n['size_ok'] else ' (outside the size window)'}\n")

@@ -10,6 +10,7 @@ Everything that is not a readable PNG/JPEG/TIFF is refused with :class:`PhotoErr
 
 from __future__ import annotations
 
+import functools
 import io
 import warnings
 from dataclasses import dataclass
@@ -120,7 +121,9 @@ def read_source(source: bytes | bytearray | memoryview | str | Path, *, limits: 
         if size > limits.max_bytes:
             raise _err("decode.too_large")
         try:
-            data = p.read_bytes()
+            # At most one byte past the limit: a device or a pipe reports size 0 and may never end.
+            with p.open("rb") as f:
+                data = f.read(limits.max_bytes + 1)
         except (IsADirectoryError, PermissionError, OSError):
             raise _err("decode.unreadable") from None
     if not data:
@@ -133,9 +136,10 @@ def read_source(source: bytes | bytearray | memoryview | str | Path, *, limits: 
 def _open(data: bytes, limits: DecodeLimits) -> Image.Image:
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            # Pillow warns above its own 89 MP; our limit is ``limits.max_pixels`` (checked below).
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             im = Image.open(io.BytesIO(data))
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+    except Image.DecompressionBombError:
         raise _err("decode.too_large") from None
     except UnidentifiedImageError:
         if data.startswith(_MAGIC):
@@ -185,9 +189,12 @@ def _to_rgb(im: Image.Image) -> np.ndarray:
     return np.asarray(im)
 
 
-def _load_pixels(im: Image.Image) -> np.ndarray:
+def _load_checked(im: Image.Image) -> None:
+    """``im.load()`` with Pillow's errors mapped to our codes."""
     try:
-        im.load()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im.load()
     except Image.DecompressionBombError:
         raise _err("decode.too_large") from None
     except OSError as e:
@@ -196,6 +203,16 @@ def _load_pixels(im: Image.Image) -> np.ndarray:
         raise _err("decode.corrupt") from None
     except (ValueError, SyntaxError, MemoryError):
         raise _err("decode.corrupt") from None
+
+
+def _load_pixels(im: Image.Image) -> np.ndarray:
+    _load_checked(im)
+    if im.format == "TIFF":
+        # Newer Pillow turns a TIFF upright while loading it (and drops the tag); older releases do not.
+        # exif_transpose after loading does it exactly once either way (our own orientation is 1 for TIFF).
+        from PIL import ImageOps
+
+        im = ImageOps.exif_transpose(im)
     try:
         return _to_rgb(im)
     except (OSError, ValueError) as e:
@@ -228,7 +245,7 @@ def _apply_orientation(rgb: np.ndarray, orientation: int) -> np.ndarray:
     # The EXIF transforms (same as PIL.ImageOps.exif_transpose).
     ops = {
         2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
-        5: lambda a: a.transpose(1, 0, 2), 6: lambda a: np.rot90(a, -1), 7: lambda a: np.rot90(a, 1)[::-1],
+        5: lambda a: a.transpose(1, 0, 2), 6: lambda a: np.rot90(a, -1), 7: lambda a: np.rot90(a, -1)[::-1],
         8: lambda a: np.rot90(a, 1),
     }
     return np.ascontiguousarray(ops[orientation](rgb))
@@ -262,9 +279,39 @@ def _jpeg_fast(data: bytes, im: Image.Image, d: int) -> np.ndarray | None:
     return img if rgb_flag else cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
 
+@functools.lru_cache(maxsize=8)
+def _srgb_transform(icc: bytes):
+    """A transform from an embedded RGB ICC profile to sRGB, or None where none is needed (an sRGB
+    profile, a non-RGB or unreadable one). Cached: a camera sends the same profile with every shot."""
+    from PIL import ImageCms
+
+    try:
+        src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        if src.profile.xcolor_space.strip() != "RGB" or "srgb" in ImageCms.getProfileDescription(src).lower():
+            return None
+        return ImageCms.buildTransform(src, ImageCms.createProfile("sRGB"), "RGB", "RGB",
+                                       renderingIntent=ImageCms.Intent.PERCEPTUAL)
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError, AttributeError):
+        return None     # an unreadable profile: the pixels as they are (what most viewers show too)
+
+
+def _to_srgb(rgb: np.ndarray, im: Image.Image) -> np.ndarray:
+    """Colours in sRGB: the checks compare them with sRGB references (the CHSI blue) and the output
+    carries no profile. A photo in Adobe RGB (a camera setting) is converted; sRGB ones are untouched."""
+    icc = im.info.get("icc_profile")
+    if not icc or im.mode not in ("RGB", "RGBA", "RGBX"):
+        return rgb
+    t = _srgb_transform(bytes(icc))
+    if t is None:
+        return rgb
+    from PIL import ImageCms
+
+    return np.asarray(ImageCms.applyTransform(Image.fromarray(np.ascontiguousarray(rgb), "RGB"), t))
+
+
 def _decode_at(data: bytes, im: Image.Image, need: float, orientation: int) -> np.ndarray:
     """Decode ``im`` (opened on ``data``) at the coarsest DCT scale ≥ ``need`` (JPEG; others in full),
-    upright."""
+    upright, in sRGB."""
     d = _denominator(need) if im.format in ("JPEG", "MPO") else 1
     rgb = _jpeg_fast(data, im, d)
     if rgb is None:
@@ -276,7 +323,7 @@ def _decode_at(data: bytes, im: Image.Image, need: float, orientation: int) -> n
             except (OSError, ValueError):
                 pass
         rgb = _load_pixels(im)
-    return _apply_orientation(rgb, orientation)
+    return _apply_orientation(_to_srgb(rgb, im), orientation)
 
 
 def _decode_scaled(data: bytes, original_size: tuple[int, int], need_scale: float, orientation: int,
@@ -300,7 +347,11 @@ def load(source: bytes | str | Path, *, long_side: int | None = None, min_side: 
     data = read_source(source, limits=limits)
     im = _open(data, limits)
     im._tucai_data = data  # type: ignore[attr-defined]
-    orientation = _orientation(im)
+    if im.format == "PNG":
+        # Reading a PNG's EXIF decodes the image: do it here, where a corrupt stream is an error (inside
+        # getexif the error would be swallowed and the half-decoded pixels kept).
+        _load_checked(im)
+    orientation = 1 if im.format == "TIFF" else _orientation(im)   # TIFF: see _load_pixels
     raw_w, raw_h = im.size
     ow, oh = (raw_h, raw_w) if orientation in _SWAPS_AXES else (raw_w, raw_h)
     if min_side is not None:
@@ -311,6 +362,8 @@ def load(source: bytes | str | Path, *, long_side: int | None = None, min_side: 
         need = min(1.0, target_long / max(ow, oh)) if target_long and target_long > 0 else 1.0
     fmt = im.format or "?"
     rgb = _decode_at(data, im, need, orientation)
+    if fmt not in ("JPEG", "MPO"):
+        oh, ow = rgb.shape[:2]      # decoded in full and upright (a TIFF's size is only certain now)
     dct_rgb, dct_scale = None, None
     if target_long and max(rgb.shape[:2]) > target_long:
         import cv2

@@ -90,6 +90,17 @@ def process(source: bytes | str | Path, *, profile: str | Profile = "chsi", norm
         timings["total"] = (time.perf_counter() - t0) * 1000
         rep = build(file=filename, profile=prof, verdict="error", error=e.as_dict(), timings_ms=timings)
         return ProcessResult("error", rep)
+    except MemoryError:
+        timings["total"] = (time.perf_counter() - t0) * 1000
+        rep = build(file=filename, profile=prof, verdict="error", timings_ms=timings, error=_error(
+            "decode.too_large", "图像尺寸或文件过大，已拒绝", "The image is too large (pixels or bytes); refused"))
+        return ProcessResult("error", rep)
+    except Exception:  # a decoder bug must not take the capture station down either
+        log.exception("photo decoding failed for %s", filename)
+        timings["total"] = (time.perf_counter() - t0) * 1000
+        rep = build(file=filename, profile=prof, verdict="error", timings_ms=timings, error=_error(
+            "decode.corrupt", "图像文件已损坏，无法读取", "The image file is corrupt"))
+        return ProcessResult("error", rep)
     t = lap("decode", t0)
     try:
         a = analysis.analyse(dec, prof)

@@ -310,13 +310,16 @@ def _load_photo(photo) -> Image.Image:
             if photo.ndim != 3 or photo.shape[2] != 3 or photo.dtype != np.uint8:
                 raise ValueError("need an H×W×3 uint8 RGB array")
             im = Image.fromarray(photo, "RGB")
-        elif isinstance(photo, (bytes, bytearray, memoryview)):
-            im = Image.open(io.BytesIO(bytes(photo)))
-            im.load()
-        elif isinstance(photo, (str, os.PathLike)):
-            with Image.open(photo) as f:
-                f.load()
-                im = f.copy()
+        elif isinstance(photo, (bytes, bytearray, memoryview, str, os.PathLike)):
+            # The same safe decoder as the checks: size limits, EXIF orientation, 16-bit and CMYK
+            # samples, transparency on white, colours to sRGB.
+            from tucai.photo.decode import PhotoError, load_full
+
+            try:
+                return Image.fromarray(load_full(bytes(photo) if isinstance(photo, memoryview) else photo).rgb, "RGB")
+            except PhotoError as e:
+                raise SheetError("sheet.bad_photo", f"无法读取要冲印的照片：{e.message_zh}",
+                                 f"Cannot read the photo to print: {e.message_en}", details={"error": e.code}) from None
         else:
             raise TypeError(type(photo).__name__)
         im = ImageOps.exif_transpose(im)

@@ -60,6 +60,7 @@ def result(id: str, ok: bool | None, value: Any, limit: Any, *, fail: tuple[str,
 
 
 WINDOW_WIDTH = 240  # background, contrast: measured on the cropped photo at this width
+WINDOW_MAX_ASPECT = 4
 ROI_FACE_PX = 160   # face width of the ROI copy the skin/exposure measures use (speed, not precision)
 
 NO_FACE = ("未检测到单一人脸，无法测量", "No single face found: cannot be measured")
@@ -160,7 +161,10 @@ class Context:
         """The window (or the whole image without a face) area-resized to WINDOW_WIDTH wide, and the factor."""
         x0, y0, x1, y1 = self.window or (0, 0, self.a.rgb.shape[1], self.a.rgb.shape[0])
         f = WINDOW_WIDTH / max(1, x1 - x0)      # always this width: texture is measured per px of it
-        size = (WINDOW_WIDTH, max(8, round((y1 - y0) * f)))
+        # ... except for a strip with no face in it (a 1 px wide image would become 240 × 245,760 px):
+        # at most WINDOW_MAX_ASPECT times as high as wide.
+        f = min(f, WINDOW_MAX_ASPECT * WINDOW_WIDTH / max(1, y1 - y0))
+        size = (max(1, round((x1 - x0) * f)), max(8, round((y1 - y0) * f)))
         crop = self.a.rgb[y0:y1, x0:x1]
         return (area_shrink(crop, size) if f < 1 else cv2.resize(crop, size, interpolation=cv2.INTER_LINEAR)), f
 
