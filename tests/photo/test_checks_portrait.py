@@ -120,6 +120,43 @@ def test_side_light_is_not_hair_over_the_eyebrows(compliant, run_photo, check_of
     assert c["ok"] is True, c
 
 
+def _skin(compliant) -> tuple[int, int, int]:
+    g = compliant.geometry
+    return tuple(int(v) for v in compliant.rgb[int(g.eye_y - 0.3 * g.face_width), int(g.centre_x)])
+
+
+@pytest.mark.parametrize("cover", ["skin over both eyes", "dark patch over one eye"])
+def test_covered_eyes_cannot_be_measured(compliant, run_photo, check_of, cover):
+    # The face mesh draws lids where no eye shows: a covered eye must not read as open.
+    g = compliant.geometry
+    fw = g.face_width
+    img = compliant.rgb.copy()
+    axes = (int(0.17 * fw), int(0.1 * fw))
+    for k, cx in enumerate((g.eye_mid_x - 0.2 * fw, g.eye_mid_x + 0.2 * fw)):
+        if cover == "skin over both eyes":
+            cv2.ellipse(img, (int(cx), int(g.eye_y)), axes, 0, 0, 360, _skin(compliant), -1)
+        elif k == 1:
+            cv2.ellipse(img, (int(cx), int(g.eye_y)), (int(0.2 * fw), int(0.15 * fw)), 0, 0, 360, (45, 38, 32), -1)
+    r = run_photo(img)
+    c = check_of(r, "eyes.open")
+    assert c["ok"] is None and "covered" in c["message_en"], c
+    assert r.verdict == "retake"
+
+
+@pytest.mark.parametrize("colour", ["white mask", "skin"])
+def test_covered_mouth_cannot_be_measured(compliant, run_photo, check_of, colour):
+    g = compliant.geometry
+    fw = g.face_width
+    img = compliant.rgb.copy()
+    mouth_y = int(g.eye_y + 0.62 * (g.chin_y - g.eye_y))
+    fill = (235, 240, 245) if colour == "white mask" else _skin(compliant)
+    cv2.ellipse(img, (int(g.eye_mid_x), mouth_y), (int(0.3 * fw), int(0.14 * fw)), 0, 0, 360, fill, -1)
+    r = run_photo(img)
+    c = check_of(r, "mouth.closed")
+    assert c["ok"] is None and "mask" in c["message_en"], c
+    assert r.verdict == "retake"
+
+
 def test_second_face_fails_face_count(compliant, run_photo, check_of):
     g = compliant.geometry
     fw = g.face_width

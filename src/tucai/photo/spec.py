@@ -81,6 +81,9 @@ class Profile:
     eye_open_min: float = 0.15               # eye aspect ratio (lid gap / eye width) of the less open eye;
                                              # dev set: closed ≤ 0.05, open ≥ 0.18 (checks/eyes.py)
     mouth_closed_max: float = 0.08           # inner-lip gap / mouth width
+    feature_contrast_min: float = 12.0       # L* spread (95th − 5th percentile) inside an eye opening or the lips
+    #   below which that feature is covered (a hand, a mask, a patch): the face mesh places its points there
+    #   anyway. Dev set: every labelled open eye ≥ 24, lips ≥ 19; covered eyes and a surgical mask ≤ 8.4
     background_delta_e_max: float = 7.0      # CIEDE2000 distance of the background to the nearest allowed colour
     background_uniform_max: float = 12.0     # half the p5–p95 spread of background L* (shadows, unevenness)
     background_gradient_max: float = 15.0    # max − min median L* over a 3×3 grid of the background (gradient)
@@ -163,7 +166,7 @@ SOURCES: dict[str, str] = {
     "forbidden_clothing_hues": "NOTICE2024",
     # Everything else on Profile is TUCAI: a heuristic threshold tuned on ../shared/faces with
     # bench/photo_eval.py, not a rule of the spec (the report flags those checks as heuristics).
-    "eye_open_min": "TUCAI", "mouth_closed_max": "TUCAI", "background_delta_e_max": "TUCAI",
+    "eye_open_min": "TUCAI", "mouth_closed_max": "TUCAI", "feature_contrast_min": "TUCAI", "background_delta_e_max": "TUCAI",
     "background_uniform_max": "TUCAI", "background_gradient_max": "TUCAI", "background_chroma_spread_max": "TUCAI", "background_texture_max": "TUCAI",
     "clothing_delta_e_min": "TUCAI", "clothing_chroma_min": "TUCAI", "clothing_hues": "TUCAI",
     "shoulder_tilt_max_deg": "TUCAI", "exposure_face_l": "TUCAI", "clipped_max_fraction": "TUCAI",

@@ -139,6 +139,21 @@ class Context:
             m = cv2.dilate(m, np.ones((dilate, dilate), np.uint8))
         return m.astype(bool)
 
+    def feature_contrast(self, idx) -> float | None:
+        """L* spread (95th − 5th percentile) inside the landmarks ``idx`` (an eye opening, the lips): an
+        open or closed eye, lips, show lashes, iris, lip line; a hand, a mask or a patch over them is flat.
+        None where the region is too small to read."""
+        key = ("contrast", idx)
+        if key not in self.cache:
+            v = self.roi_lab[..., 0][self.poly_mask(idx)]
+            self.cache[key] = float(np.diff(percentiles(v, (5, 95)))[0]) if v.size >= 6 else None
+        return self.cache[key]
+
+    def covered(self, *regions) -> bool:
+        """Whether any of the landmark regions shows too little contrast to be the feature itself."""
+        lim = self.profile.feature_contrast_min
+        return any((c := self.feature_contrast(idx)) is not None and c < lim for idx in regions)
+
     @cached_property
     def face_mask(self) -> np.ndarray:
         return self.poly_mask(an.FACE_OVAL)

@@ -7,6 +7,7 @@ moved from the mean to the minimum without moving the limit. The value reported 
 
 from __future__ import annotations
 
+from tucai.photo import analysis as an
 from tucai.photo.checks._base import NO_FACE, CheckResult, Context, result
 
 FAIL = ("请睁大双眼，自然平视镜头（拍摄时不要眨眼）", "Open both eyes and look at the camera (don't blink)")
@@ -26,5 +27,10 @@ def check_eyes_open(ctx: Context) -> CheckResult:
     if ctx.cache.get("tinted"):
         return result("eyes.open", None, None, lim, fail=FAIL, passed=PASS, heuristic=True, unmeasured=(
             "有色镜片遮挡眼睛，无法判断", "Tinted lenses hide the eyes: cannot be measured"))
+    if ctx.covered(an.EYE_R_CONTOUR, an.EYE_L_CONTOUR):
+        # Something over an eye (a hand, hair, a patch): the mesh still draws lids there, open or not.
+        value = {k: round(ctx.feature_contrast(i), 1) for k, i in (("right", an.EYE_R_CONTOUR), ("left", an.EYE_L_CONTOUR))}
+        return result("eyes.open", None, value, lim, fail=FAIL, passed=PASS, heuristic=True, unmeasured=(
+            "眼睛被遮挡，无法判断：请露出双眼", "An eye is covered: cannot be measured — uncover both eyes"))
     v = eye_openness(a.ear_left, a.ear_right)
     return result("eyes.open", v >= lim, round(v, 3), lim, fail=FAIL, passed=PASS, heuristic=True)

@@ -158,7 +158,7 @@ def check_head_cover(ctx: Context) -> CheckResult:
 def check_hair_eyebrows(ctx: Context) -> CheckResult:
     lim = ctx.profile.hair_eyebrows_max
     fail = ("头发遮挡眉毛或眼睛，请把刘海拨开", "Hair covers the eyebrows or eyes: move the fringe aside")
-    passed = ("眉毛、眼睛未被头发遮挡", "Eyebrows and eyes visible")
+    passed = ("未见头发遮挡眉毛", "No hair over the eyebrows")
     if not ctx.has_face or ctx.skin_lab is None:
         return result("hair.eyebrows", None, None, lim, fail=fail, passed=passed, unmeasured=NO_FACE, heuristic=True)
     lm = ctx.a.landmarks
