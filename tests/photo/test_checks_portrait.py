@@ -157,6 +157,37 @@ def test_covered_mouth_cannot_be_measured(compliant, run_photo, check_of, colour
     assert r.verdict == "retake"
 
 
+@pytest.mark.parametrize("turn", ["upside down", "on its side"])
+def test_a_turned_photo_is_told_to_be_turned_upright(compliant, run_photo, check_of, turn):
+    # The models expect an upright person: upside down the mesh fits an upright face (roll ~0) and the
+    # backdrop, framing and clothing advice would be nonsense.
+    img = compliant.rgb[::-1, ::-1] if turn == "upside down" else np.rot90(compliant.rgb)
+    r = run_photo(np.ascontiguousarray(img))
+    roll = check_of(r, "pose.roll")
+    assert roll["ok"] is False and abs(roll["value"]) > 45 and "upright" in roll["message_en"], roll
+    assert r.verdict == "retake"
+    failed_others = [c["id"] for c in r.report["checks"] if c["ok"] is False and c["id"] != "pose.roll"]
+    assert failed_others == [], failed_others
+    for cid in ("framing", "background.color", "clothing.color"):
+        assert check_of(r, cid)["ok"] is None
+
+
+def test_a_face_cut_by_the_frame_is_not_measured_where_it_is_cut(compliant, run_photo, check_of):
+    # The face slid right until 30 % of it is beyond the edge: the mesh draws the missing eye anyway (and
+    # a quarter of its points); that eye must not read as open, nor the pose be read from invented points.
+    g = compliant.geometry
+    w = compliant.rgb.shape[1]
+    shift = w - int(g.face_left + 0.7 * g.face_width)
+    img = np.empty_like(compliant.rgb)
+    img[:] = synth.BLUE
+    img[:, shift:] = compliant.rgb[:, :w - shift]
+    r = run_photo(img)
+    assert r.verdict == "retake"
+    for cid in ("eyes.open", "glasses.tinted", "glasses.glare", "pose.yaw", "pose.pitch"):
+        assert check_of(r, cid)["ok"] is None, (cid, check_of(r, cid))
+    assert check_of(r, "framing")["ok"] is False
+
+
 def test_second_face_fails_face_count(compliant, run_photo, check_of):
     g = compliant.geometry
     fw = g.face_width

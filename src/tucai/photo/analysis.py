@@ -428,6 +428,23 @@ def _pose(lm: np.ndarray) -> tuple[float, float, float]:
     return yaw, pitch, roll
 
 
+def _upside_down(rgb: np.ndarray, face: Face, m: _Models, profile: Profile) -> bool:
+    """Whether the photo is upside down. Every MediaPipe model here expects an upright person: on an
+    upside-down face the detector still fires (with a lower score) and puts the eyes above the mouth,
+    and the mesh fits an upright face to it (roll about 0). Turned half a turn, the same face scores
+    higher. Only asked when the score is below ``profile.upright_score_min``: a studio portrait scores
+    above it, so the capture station pays nothing."""
+    if face.source not in ("full", "short") or face.score >= profile.upright_score_min:
+        return False
+    h, w = rgb.shape[:2]
+    x, y, bw, bh = face.box
+    turned = Face((w - x - bw, h - y - bh, bw, bh), face.score, face.source)   # the same box, turned
+    det = m.detector if face.source == "full" else m.detector_short
+    best = max((f.score for f in _run_detector(det, np.ascontiguousarray(rgb[::-1, ::-1]), m, source=face.source)
+                if _overlap(f, turned) >= 0.5), default=0.0)
+    return best >= face.score + profile.upright_score_margin
+
+
 def _ear(lm: np.ndarray, eye: dict) -> float:
     width = np.linalg.norm(lm[eye["outer"], :2] - lm[eye["inner"], :2])
     gaps = [np.linalg.norm(lm[t, :2] - lm[b, :2]) for t, b in zip(eye["top"], eye["bottom"])]
@@ -492,6 +509,10 @@ def analyse(decoded: Decoded, profile: Profile) -> Analysis:
         return a
     a.landmarks = lm
     a.yaw, a.pitch, a.roll = _pose(lm)
+    if _upside_down(rgb, faces[0], m, profile):
+        # The mesh fitted an upright face to it: the true roll is half a turn from its reading.
+        a.roll = (a.roll + 360.0) % 360.0 - 180.0
+        a.extras["upside_down"] = True
     a.pitch -= profile.pitch_offset_deg
     a.ear_right, a.ear_left = _ear(lm, EYE_R), _ear(lm, EYE_L)
     mw = np.linalg.norm(lm[MOUTH_OUTER_L, :2] - lm[MOUTH_OUTER_R, :2])

@@ -77,6 +77,10 @@ class Profile:
     max_yaw: float = 12.0
     max_pitch: float = 14.0
     max_roll: float = 8.0
+    rotated_roll_deg: float = 45.0           # a roll beyond this is a photo turned on its side or upside down, not a tilted head
+    upright_score_min: float = 0.85          # a face detected below this score is also tried upside down ...
+    upright_score_margin: float = 0.1        # ... and the photo is upside down where that scores this much higher
+    landmarks_outside_max: float = 0.2       # pose is not measured on a face more than this share outside the picture
     # Heuristic thresholds (TUCAI), tuned on ../shared/faces.
     eye_open_min: float = 0.15               # eye aspect ratio (lid gap / eye width) of the less open eye;
                                              # dev set: closed ≤ 0.05, open ≥ 0.18 (checks/eyes.py)
@@ -162,7 +166,7 @@ SOURCES: dict[str, str] = {
     "backgrounds": "CHSI2017 (light blue RGB(100,197,255), white, light grey 240)",
     "preferred_background": "XINHUA_HN", "crown_y": "CHSI2017", "eye_y": "CHSI2017", "face_width": "CHSI2017",
     "max_yaw": "ISO19794 (±5°) + TUCAI measurement margin", "max_pitch": "ISO19794 (±5°) + TUCAI measurement margin",
-    "max_roll": "ISO19794",
+    "max_roll": "ISO19794", "rotated_roll_deg": "TUCAI", "upright_score_min": "TUCAI", "upright_score_margin": "TUCAI", "landmarks_outside_max": "TUCAI",
     "forbidden_clothing_hues": "NOTICE2024",
     # Everything else on Profile is TUCAI: a heuristic threshold tuned on ../shared/faces with
     # bench/photo_eval.py, not a rule of the spec (the report flags those checks as heuristics).

@@ -31,9 +31,24 @@ CHECK_IDS = ("face.count", "pose.yaw", "pose.pitch", "pose.roll", "glasses.tinte
              "clothing.color", "shoulders.level", "exposure", "contrast", "lighting.balance", "sharpness")
 
 
+# On a photo on its side the face measures still hold (the mesh follows the face), but everything read
+# along the picture's up and down does not; on an upside-down one the mesh itself fitted an upright face.
+_FRAME_BOUND = ("framing", "background.color", "background.uniform", "clothing.color", "shoulders.level",
+                "head.cover", "hair.eyebrows", "contrast")
+_UPSIDE_DOWN_OK = ("face.count", "pose.roll")
+
+
 def run_checks(a: Analysis, profile: Profile) -> tuple[list[CheckResult], Context]:
     ctx = Context(a=a, profile=profile)
-    return [c(ctx) for c in CHECKS], ctx
+    results = [c(ctx) for c in CHECKS]
+    if pose.rotated(ctx):
+        upside_down = bool(a.extras.get("upside_down"))
+        for r in results:
+            if (r.id not in _UPSIDE_DOWN_OK) if upside_down else (r.id in _FRAME_BOUND):
+                # Its advice would be nonsense ("aim lower", "no blue tops" of the backdrop beside the head).
+                r.ok, r.value = None, None
+                r.message_zh, r.message_en = "照片方向不对，无法测量", "The photo is not upright: cannot be measured"
+    return results, ctx
 
 
 __all__ = ["CHECKS", "CHECK_IDS", "CheckResult", "Context", "run_checks"]

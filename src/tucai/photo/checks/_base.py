@@ -139,6 +139,13 @@ class Context:
             m = cv2.dilate(m, np.ones((dilate, dilate), np.uint8))
         return m.astype(bool)
 
+    def outside(self, idx=None) -> float:
+        """Share of the face-mesh points ``idx`` (all when None) that lie outside the picture: the mesh
+        extrapolates a face cut by the frame, and what it draws there was never seen."""
+        h, w = self.a.rgb.shape[:2]
+        p = self.a.landmarks if idx is None else self.a.landmarks[list(idx)]
+        return float(((p[:, 0] < 0) | (p[:, 0] > w - 1) | (p[:, 1] < 0) | (p[:, 1] > h - 1)).mean())
+
     def feature_contrast(self, idx) -> float | None:
         """L* spread (95th − 5th percentile) inside the landmarks ``idx`` (an eye opening, the lips): an
         open or closed eye, lips, show lashes, iris, lip line; a hand, a mask or a patch over them is flat.

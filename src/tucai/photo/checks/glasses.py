@@ -105,7 +105,7 @@ def check_tinted(ctx: Context) -> CheckResult:
     if not ctx.has_face:
         return result("glasses.tinted", None, None, limits, fail=fail, passed=passed, unmeasured=NO_FACE,
                       heuristic=True)
-    m = tint_measure(ctx)
+    m = tint_measure(ctx) if ctx.outside(an.EYE_R_CONTOUR + an.EYE_L_CONTOUR) == 0 else None
     if m is None:
         return result("glasses.tinted", None, None, limits, fail=fail, passed=passed, heuristic=True)
     # One score: darkening (1 − lightness ratio) plus the colour shift in C*ab / 40 (TUCAI, from the dev set:
@@ -125,6 +125,8 @@ def check_glare(ctx: Context) -> CheckResult:
     passed = ("镜片无反光", "No glare on glasses")
     if not ctx.has_face or ctx.skin_lab is None:
         return result("glasses.glare", None, None, lim, fail=fail, passed=passed, unmeasured=NO_FACE, heuristic=True)
+    if ctx.outside(an.EYE_R_CONTOUR + an.EYE_L_CONTOUR) > 0:
+        return result("glasses.glare", None, None, lim, fail=fail, passed=passed, heuristic=True)
     lm = ctx.a.landmarks
     thr = max(90.0, float(ctx.skin_lab[0]) + 20.0)
     fracs = []

@@ -14,6 +14,9 @@ def check_mouth_closed(ctx: Context) -> CheckResult:
     v = ctx.a.mouth_gap
     if not ctx.has_face or v is None:
         return result("mouth.closed", None, None, lim, fail=FAIL, passed=PASS, unmeasured=NO_FACE, heuristic=True)
+    if ctx.outside(an.LIPS_OUTER) > 0:
+        return result("mouth.closed", None, None, lim, fail=FAIL, passed=PASS, heuristic=True, unmeasured=(
+            "嘴部在画面之外，无法判断", "The mouth is outside the picture: cannot be measured"))
     if ctx.covered(an.LIPS_OUTER):
         return result("mouth.closed", None, {"lips_contrast": round(ctx.feature_contrast(an.LIPS_OUTER), 1)}, lim,
                       fail=FAIL, passed=PASS, heuristic=True, unmeasured=(
