@@ -188,6 +188,29 @@ def test_a_face_cut_by_the_frame_is_not_measured_where_it_is_cut(compliant, run_
     assert check_of(r, "framing")["ok"] is False
 
 
+@pytest.mark.parametrize("backdrop", [(240, 240, 240), None])
+def test_a_black_and_white_photo_is_refused_as_such(compliant, run_photo, check_of, backdrop):
+    img = compliant.rgb if backdrop is None else synth.composite(compliant.rgb, compliant.alpha, backdrop)
+    grey = cv2.cvtColor(cv2.cvtColor(img, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
+    r = run_photo(grey)
+    c = check_of(r, "background.color")
+    assert c["ok"] is False and "colour" in c["message_en"] and "black-and-white" in c["message_en"], c
+    assert r.verdict == "retake"
+
+
+@pytest.mark.parametrize("light", ["over", "under"])
+def test_wrong_exposure_gets_exposure_advice_not_backdrop_or_lens_advice(compliant, run_photo, check_of, light):
+    if light == "over":
+        img = np.clip(compliant.rgb.astype(np.float32) * 1.4, 0, 255).astype(np.uint8)
+    else:
+        img = synth.darken(compliant.rgb, 0.15)
+    r = run_photo(img)
+    assert check_of(r, "exposure")["ok"] is False
+    bg = check_of(r, "background.color")
+    assert bg["ok"] is not False or "exposure first" in bg["message_en"], bg
+    assert check_of(r, "glasses.tinted")["ok"] is not False    # blown-out skin is not an amber lens
+
+
 def test_second_face_fails_face_count(compliant, run_photo, check_of):
     g = compliant.geometry
     fw = g.face_width

@@ -81,6 +81,8 @@ class Profile:
     upright_score_min: float = 0.85          # a face detected below this score is also tried upside down ...
     upright_score_margin: float = 0.1        # ... and the photo is upside down where that scores this much higher
     landmarks_outside_max: float = 0.2       # pose is not measured on a face more than this share outside the picture
+    monochrome_chroma_max: float = 5.0       # 99th percentile of C*ab of the cropped photo below which it is black-and-white
+    #   (the spec: 24-bit colour). Dev set: the one greyscale scan 0.1, every colour photo ≥ 12.5
     # Heuristic thresholds (TUCAI), tuned on ../shared/faces.
     eye_open_min: float = 0.15               # eye aspect ratio (lid gap / eye width) of the less open eye;
                                              # dev set: closed ≤ 0.05, open ≥ 0.18 (checks/eyes.py)
@@ -95,7 +97,9 @@ class Profile:
     clothing_delta_e_min: float = 15.0       # CIEDE2000 clothing vs background at least (light grey tee on blue: 19.8)
     forbidden_clothing_hues: tuple[str, ...] = ("blue", "yellow", "green", "purple")   # NOTICE2024 (blue bg)
     shoulder_tilt_max_deg: float = 8.0       # mask-based, hair on a shoulder and turned bodies add a few degrees
-    exposure_face_l: Band = Band(35.0, 85.0)  # mean L* of the face skin
+    exposure_face_l: Band = Band(35.0, 85.0)  # median L* of the face skin
+    clip_level_high: int = 250               # an 8-bit channel at or above this is blown out ...
+    clip_level_low: int = 5                  # ... at or below this crushed to black
     clipped_max_fraction: float = 0.02       # share of face pixels blown out or crushed
     contrast_min: float = 40.0               # L* p98 − p2 over the cropped photo (washed-out, hazy pictures)
     lighting_balance_max: float = 0.3        # |L*(right cheek) − L*(left cheek)| / median L*(face), each cheek
@@ -166,14 +170,14 @@ SOURCES: dict[str, str] = {
     "backgrounds": "CHSI2017 (light blue RGB(100,197,255), white, light grey 240)",
     "preferred_background": "XINHUA_HN", "crown_y": "CHSI2017", "eye_y": "CHSI2017", "face_width": "CHSI2017",
     "max_yaw": "ISO19794 (±5°) + TUCAI measurement margin", "max_pitch": "ISO19794 (±5°) + TUCAI measurement margin",
-    "max_roll": "ISO19794", "rotated_roll_deg": "TUCAI", "upright_score_min": "TUCAI", "upright_score_margin": "TUCAI", "landmarks_outside_max": "TUCAI",
+    "max_roll": "ISO19794", "rotated_roll_deg": "TUCAI", "upright_score_min": "TUCAI", "upright_score_margin": "TUCAI", "landmarks_outside_max": "TUCAI", "monochrome_chroma_max": "TUCAI",
     "forbidden_clothing_hues": "NOTICE2024",
     # Everything else on Profile is TUCAI: a heuristic threshold tuned on ../shared/faces with
     # bench/photo_eval.py, not a rule of the spec (the report flags those checks as heuristics).
     "eye_open_min": "TUCAI", "mouth_closed_max": "TUCAI", "feature_contrast_min": "TUCAI", "background_delta_e_max": "TUCAI",
     "background_uniform_max": "TUCAI", "background_gradient_max": "TUCAI", "background_chroma_spread_max": "TUCAI", "background_texture_max": "TUCAI",
     "clothing_delta_e_min": "TUCAI", "clothing_chroma_min": "TUCAI", "clothing_hues": "TUCAI",
-    "shoulder_tilt_max_deg": "TUCAI", "exposure_face_l": "TUCAI", "clipped_max_fraction": "TUCAI",
+    "shoulder_tilt_max_deg": "TUCAI", "exposure_face_l": "TUCAI", "clip_level_high": "TUCAI", "clip_level_low": "TUCAI", "clipped_max_fraction": "TUCAI",
     "contrast_min": "TUCAI", "lighting_balance_max": "TUCAI", "sharpness_min": "TUCAI",
     "sharpness_edge_blur_max_px": "TUCAI",
     "glare_max_fraction": "TUCAI", "tint_max": "TUCAI", "tint_warm_shift_max_deg": "TUCAI", "min_source_face_width_px": "TUCAI",

@@ -162,6 +162,19 @@ class Context:
         return any((c := self.feature_contrast(idx)) is not None and c < lim for idx in regions)
 
     @cached_property
+    def face_l(self) -> float | None:
+        """Median L* of the face skin (face oval on the ROI copy), None where too little of it shows."""
+        L = self.roi_lab[..., 0][self.face_mask]
+        return float(np.median(L)) if L.size >= 50 else None
+
+    @cached_property
+    def monochrome(self) -> bool:
+        """A black-and-white photo: hardly any chroma anywhere in the part that ends up in the photo."""
+        lab = self.window_lab
+        c = np.hypot(lab[..., 1], lab[..., 2])
+        return float(percentiles(c, (99,))[0]) < self.profile.monochrome_chroma_max
+
+    @cached_property
     def face_mask(self) -> np.ndarray:
         return self.poly_mask(an.FACE_OVAL)
 

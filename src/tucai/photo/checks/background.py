@@ -76,6 +76,13 @@ def check_color(ctx: Context) -> CheckResult:
             f"Background colour not allowed: use the required backdrop (RGB{pref.rgb} preferred)")
     if not ctx.has_face:
         return result("background.color", None, None, lim, fail=fail, passed=passed, unmeasured=NO_FACE)
+    if ctx.window is not None and ctx.monochrome:
+        return result("background.color", False, {"monochrome": True}, lim, passed=passed, fail=(
+            "黑白照片：证件照须为彩色照片，请用彩色模式拍摄", "A black-and-white photo: it must be in colour (set the camera to colour)"))
+    if ctx.face_l is not None and not p.exposure_face_l.contains(ctx.face_l):
+        # A dark photo turns the light-blue backdrop navy, a bright one white: the exposure may be all that is wrong.
+        fail = ("背景颜色不符合要求，但曝光也不正常：请先调整曝光，再检查背景",
+                "Background colour off, but so is the exposure: fix the exposure first, then check the backdrop")
     med = background_median(ctx)
     if med is None:
         return result("background.color", None, None, lim, fail=fail, passed=passed, unmeasured=(

@@ -39,6 +39,13 @@ def _median_lab(ctx: Context, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
     return np.median(to_lab(ctx.a.rgb[y0:y1:step, x0:x1:step]).reshape(-1, 3), axis=0)
 
 
+def _clipped(ctx: Context, x0: int, y0: int, x1: int, y1: int) -> bool:
+    """Whether a tenth of a patch has a channel at the top of its range (the hue there is not the skin's)."""
+    step = max(1, int(ctx.face_w / 100))
+    px = ctx.a.rgb[y0:y1:step, x0:x1:step]
+    return bool(px.size) and float((px.max(axis=2) >= ctx.profile.clip_level_high).mean()) > 0.1
+
+
 def warm_hue_shift(ctx: Context) -> float | None:
     """Hue rotation (degrees, + = towards yellow) of the middle of the lower lens area (well below the
     eye, over the upper cheek) against the lower cheek beside the nose, below any lens.
@@ -63,6 +70,8 @@ def warm_hue_shift(ctx: Context) -> float | None:
         c0, c1, r0, r1 = int(max(0, c0)), int(min(w, c1)), int(max(0, r0)), int(min(h, r1))
         if x1 - x0 < 2 or y1 - y0 < 2 or c1 - c0 < 2 or r1 - r0 < 2:
             return None
+        if _clipped(ctx, x0, y0, x1, y1) or _clipped(ctx, c0, r0, c1, r1):
+            return None     # a blown-out channel shifts the hue (over-exposed skin turns yellow), not a lens
         lens.append(_median_lab(ctx, x0, y0, x1, y1))
         cheek.append(_median_lab(ctx, c0, r0, c1, r1))
     a_in, b_in = np.mean(lens, axis=0)[1:]
