@@ -211,6 +211,14 @@ def test_wrong_exposure_gets_exposure_advice_not_backdrop_or_lens_advice(complia
     assert check_of(r, "glasses.tinted")["ok"] is not False    # blown-out skin is not an amber lens
 
 
+@pytest.mark.parametrize("below_chin", [0.09, 0.11, 0.16])
+def test_shoulders_cut_by_the_bottom_edge_are_not_measured(compliant, run_photo, check_of, below_chin):
+    # The frame's bottom edge, just below the chin, is no shoulder outline.
+    g = compliant.geometry
+    img = np.ascontiguousarray(compliant.rgb[:int(g.chin_y + below_chin * g.face_width)])
+    assert check_of(run_photo(img), "shoulders.level")["ok"] is None
+
+
 def test_second_face_fails_face_count(compliant, run_photo, check_of):
     g = compliant.geometry
     fw = g.face_width

@@ -94,22 +94,33 @@ class Profile:
     background_uniform_max: float = 12.0     # half the p5–p95 spread of background L* (shadows, unevenness)
     background_gradient_max: float = 15.0    # max − min median L* over a 3×3 grid of the background (gradient)
     background_chroma_spread_max: float = 5.0  # half the p5–p95 spread of a*, b* (coloured objects = clutter)
+    background_visible_min: float = 0.03     # the backdrop is measured where at least this share of the area ...
+    background_visible_min_px: int = 100     # ... and this many pixels (of the 240 px wide copy) show it
     clothing_delta_e_min: float = 15.0       # CIEDE2000 clothing vs background at least (light grey tee on blue: 19.8)
     forbidden_clothing_hues: tuple[str, ...] = ("blue", "yellow", "green", "purple")   # NOTICE2024 (blue bg)
     shoulder_tilt_max_deg: float = 8.0       # mask-based, hair on a shoulder and turned bodies add a few degrees
+    shoulder_edge_margin: float = 0.1        # a shoulder outline nearer the bottom edge than this × face width is the frame
     exposure_face_l: Band = Band(35.0, 85.0)  # median L* of the face skin
     clip_level_high: int = 250               # an 8-bit channel at or above this is blown out ...
     clip_level_low: int = 5                  # ... at or below this crushed to black
     clipped_max_fraction: float = 0.02       # share of face pixels blown out or crushed
     contrast_min: float = 40.0               # L* p98 − p2 over the cropped photo (washed-out, hazy pictures)
     lighting_balance_max: float = 0.3        # |L*(right cheek) − L*(left cheek)| / median L*(face), each cheek
-    # by its 70th percentile; 0.3 ≈ a 2:1 (one stop) left/right light ratio at face L* 55
+    # by its lighting_cheek_percentile; 0.3 ≈ a 2:1 (one stop) left/right light ratio at face L* 55
+    lighting_cheek_percentile: float = 70.0  # a cheek's light: its brighter part (hair, a frame or a fold darken part of it)
     sharpness_min: float = 44.0              # variance of Laplacian on the face, face ≤ 240 px wide (never upscaled)
+    sharpness_edge_contrast_min: float = 20.0  # grey levels over a 7×7 window: weaker "edges" are skin texture
     sharpness_edge_blur_max_px: float = 1.65  # blur σ of the face's strongest edges, same scale (checks/sharpness);
     #   dev set: in-focus ≤ 1.54 px, soft scans/video frames 1.60–1.90 px (the 1.60 one also fails the Laplacian;
     #   grain fools the Laplacian, not this)
     glare_max_fraction: float = 0.015        # share of near-white specular pixels in the eye regions
-    tint_max: float = 0.85                   # under-eye darkening vs. cheeks + colour shift/40 (see checks/glasses)
+    glare_min_l: float = 90.0                # a specular pixel: L* at least this and at least ...
+    glare_above_skin_l: float = 20.0         # ... this much above the cheeks' L*, ...
+    glare_chroma_max: float = 12.0           # ... nearly colourless (C*ab below this), ...
+    glare_iris_margin: float = 1.4           # ... and outside the iris circle grown by this factor (catch-lights are wanted)
+    tint_max: float = 0.85                   # under-eye darkening vs. cheeks + colour shift / tint_shift_scale (checks/glasses)
+    tint_shift_scale: float = 40.0           # C*ab of colour shift that counts as much as a full darkening
+    tint_hue_chroma_min: float = 15.0        # below this C*ab the hue of skin is noise (grey light, beard, B/W)
     tint_warm_shift_max_deg: float = 12.0    # hue turn towards yellow, lens area vs lower cheek (amber lenses);
     #   dev set: bare/clear ≤ 9.1°, the light amber pair 16°
     min_source_face_width_px: int = 180      # the original must give at least 1:1 pixels for the face
@@ -138,6 +149,7 @@ class Profile:
     # Pose offsets (TUCAI): what the landmark estimate reads on a level, frontal face.
     pitch_offset_deg: float = 6.0            # median pitch read on the dev set's frontal faces
     hair_eyebrows_max: float = 0.6           # share of the brow band darker than skin like hair
+    hair_darker_l: float = 25.0              # "like hair": at least this much darker (L*) than the cheek on that side
     background_texture_max: float = 0.6      # mean |∇L*| per px of the background at 240 px wide (clutter)
     clothing_chroma_min: float = 20.0        # below this C*ab the clothing counts as neutral (beige 18, khaki 34)
     # A photo passes only if these checks could be measured (None on one of them means retake: we
@@ -177,14 +189,14 @@ SOURCES: dict[str, str] = {
     "eye_open_min": "TUCAI", "mouth_closed_max": "TUCAI", "feature_contrast_min": "TUCAI", "background_delta_e_max": "TUCAI",
     "background_uniform_max": "TUCAI", "background_gradient_max": "TUCAI", "background_chroma_spread_max": "TUCAI", "background_texture_max": "TUCAI",
     "clothing_delta_e_min": "TUCAI", "clothing_chroma_min": "TUCAI", "clothing_hues": "TUCAI",
-    "shoulder_tilt_max_deg": "TUCAI", "exposure_face_l": "TUCAI", "clip_level_high": "TUCAI", "clip_level_low": "TUCAI", "clipped_max_fraction": "TUCAI",
+    "shoulder_tilt_max_deg": "TUCAI", "shoulder_edge_margin": "TUCAI", "exposure_face_l": "TUCAI", "clip_level_high": "TUCAI", "clip_level_low": "TUCAI", "clipped_max_fraction": "TUCAI",
     "contrast_min": "TUCAI", "lighting_balance_max": "TUCAI", "sharpness_min": "TUCAI",
     "sharpness_edge_blur_max_px": "TUCAI",
     "glare_max_fraction": "TUCAI", "tint_max": "TUCAI", "tint_warm_shift_max_deg": "TUCAI", "min_source_face_width_px": "TUCAI",
     "max_upscale": "TUCAI", "head_cover_max": "TUCAI", "face_score_min": "TUCAI", "face_short_score_min": "TUCAI",
     "face_tile_score_min": "TUCAI", "face_rel_size_min": "TUCAI", "face_confirm_score_min": "TUCAI",
     "face_edge_rows_min": "TUCAI", "face_edge_centre_max": "TUCAI", "face_person_visibility_min": "TUCAI",
-    "pitch_offset_deg": "TUCAI", "hair_eyebrows_max": "TUCAI", "centre_tolerance_px": "TUCAI",
+    "pitch_offset_deg": "TUCAI", "hair_eyebrows_max": "TUCAI", "hair_darker_l": "TUCAI", "glare_min_l": "TUCAI", "glare_above_skin_l": "TUCAI", "glare_chroma_max": "TUCAI", "glare_iris_margin": "TUCAI", "tint_shift_scale": "TUCAI", "tint_hue_chroma_min": "TUCAI", "lighting_cheek_percentile": "TUCAI", "sharpness_edge_contrast_min": "TUCAI", "background_visible_min": "TUCAI", "background_visible_min_px": "TUCAI", "centre_tolerance_px": "TUCAI",
     "required_measurable": "TUCAI",
 }
 

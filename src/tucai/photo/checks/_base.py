@@ -218,6 +218,7 @@ class Context:
         from tucai.photo.checks.framing import plan
 
         p, _ = plan(self)
+        self.cache["window_is_crop"] = p is not None
         if p is not None:
             s = self.a.scale
             box = (p.x0 * s, p.y0 * s, p.x1 * s, p.y1 * s)

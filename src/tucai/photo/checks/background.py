@@ -22,7 +22,8 @@ def _backdrop(ctx: Context, box: tuple[int, int, int, int], lab: np.ndarray, f: 
     k = max(3, round(0.06 * ctx.face_w * f)) | 1
     person = cv2.dilate(person.astype(np.uint8), np.ones((k, k), np.uint8)).astype(bool)
     bg = ~person
-    return bg if bg.sum() >= 0.03 * bg.size and bg.sum() >= 100 else None
+    p = ctx.profile
+    return bg if bg.sum() >= p.background_visible_min * bg.size and bg.sum() >= p.background_visible_min_px else None
 
 
 def background_pixels(ctx: Context) -> dict | None:
@@ -37,7 +38,7 @@ def background_pixels(ctx: Context) -> dict | None:
     if win is not None and a.mask is not None:
         bg = _backdrop(ctx, win, ctx.window_lab, ctx.window_small[1])
         if bg is not None:
-            out = {"lab": ctx.window_lab, "bg": bg, "area": "crop"}
+            out = {"lab": ctx.window_lab, "bg": bg, "area": "crop" if ctx.cache.get("window_is_crop") else "around_head"}
         else:
             g = a.geometry_local
             h, w = a.mask.shape

@@ -102,7 +102,7 @@ def check_shoulders(ctx: Context) -> CheckResult:
             idx = np.flatnonzero(a.mask[y_from:, x] > 0.5)
             if idx.size and idx[0] == 0:
                 hidden = True
-            elif idx.size and y_from + idx[0] < h - 2:
+            elif idx.size and y_from + idx[0] < h - max(2.0, ctx.profile.shoulder_edge_margin * fw):
                 tops.append((x, y_from + idx[0]))
         if len(tops) < 3:
             break

@@ -13,9 +13,9 @@ def check_exposure(ctx: Context) -> CheckResult:
     limit = {"face_l": [p.exposure_face_l.lo, p.exposure_face_l.hi], "clipped_max": p.clipped_max_fraction}
     passed = ("曝光正常", "Exposure fine")
     if not ctx.has_face:
-        return result("exposure", None, None, limit, fail=passed, passed=passed, unmeasured=NO_FACE)
+        return result("exposure", None, None, limit, fail=passed, passed=passed, unmeasured=NO_FACE, heuristic=True)
     if ctx.face_l is None:
-        return result("exposure", None, None, limit, fail=passed, passed=passed)
+        return result("exposure", None, None, limit, fail=passed, passed=passed, heuristic=True)
     med = ctx.face_l
     # Blown out = all three channels saturated (a red channel at 250 on bright skin is normal); crushed = black.
     # cv2.inRange tests all channels at once, on the ROI image (no gather of the masked pixels: 10× faster).
@@ -31,7 +31,7 @@ def check_exposure(ctx: Context) -> CheckResult:
     else:
         fail = ("面部有过曝或死黑区域，请调整灯光", "Parts of the face are blown out or black: adjust the lights")
     ok = p.exposure_face_l.contains(med) and clipped <= p.clipped_max_fraction
-    return result("exposure", ok, value, limit, fail=fail, passed=passed)
+    return result("exposure", ok, value, limit, fail=fail, passed=passed, heuristic=True)
 
 
 def check_contrast(ctx: Context) -> CheckResult:
@@ -46,7 +46,6 @@ def check_contrast(ctx: Context) -> CheckResult:
     return result("contrast", v >= lim, round(v, 1), lim, fail=fail, passed=passed, heuristic=True)
 
 
-CHEEK_LIGHT_PERCENTILE = 70      # see check_lighting_balance
 
 
 def check_lighting_balance(ctx: Context) -> CheckResult:
@@ -65,7 +64,7 @@ def check_lighting_balance(ctx: Context) -> CheckResult:
     # Each cheek by its brighter part (70th percentile), not its median: hair over the side of the
     # face, a glasses frame or a smile fold darkens part of a patch (a third of one on the labelled
     # photos), a shadow from the light darkens all of it.
-    lr, ll = (float(np.percentile(L[m], CHEEK_LIGHT_PERCENTILE)) for m in (r, l))
+    lr, ll = (float(np.percentile(L[m], ctx.profile.lighting_cheek_percentile)) for m in (r, l))
     face = float(np.median(L[ctx.face_mask]))
     v = abs(lr - ll) / max(face, 1.0)
     return result("lighting.balance", v <= lim, round(v, 3), lim, fail=fail, passed=passed, heuristic=True)

@@ -30,7 +30,6 @@ def lens_boxes(ctx: Context) -> list[tuple[int, int, int, int]]:
 
 
 NOSE_WING_R, NOSE_WING_L = 129, 358   # face-mesh points on the outer nose wings
-_HUE_CHROMA_MIN = 15.0   # C*ab below this the hue angle of skin is noise (grey light, beard, mask, B/W photo)
 
 
 def _median_lab(ctx: Context, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
@@ -76,7 +75,8 @@ def warm_hue_shift(ctx: Context) -> float | None:
         cheek.append(_median_lab(ctx, c0, r0, c1, r1))
     a_in, b_in = np.mean(lens, axis=0)[1:]
     a_out, b_out = np.mean(cheek, axis=0)[1:]
-    if np.hypot(a_in, b_in) < _HUE_CHROMA_MIN or np.hypot(a_out, b_out) < _HUE_CHROMA_MIN:
+    cmin = ctx.profile.tint_hue_chroma_min
+    if np.hypot(a_in, b_in) < cmin or np.hypot(a_out, b_out) < cmin:
         return None
     d = np.degrees(np.arctan2(b_in, a_in) - np.arctan2(b_out, a_out))
     return float((d + 180) % 360 - 180)
@@ -117,9 +117,9 @@ def check_tinted(ctx: Context) -> CheckResult:
     m = tint_measure(ctx) if ctx.outside(an.EYE_R_CONTOUR + an.EYE_L_CONTOUR) == 0 else None
     if m is None:
         return result("glasses.tinted", None, None, limits, fail=fail, passed=passed, heuristic=True)
-    # One score: darkening (1 − lightness ratio) plus the colour shift in C*ab / 40 (TUCAI, from the dev set:
-    # dark sunglasses score ≥ 1.3, amber/purple tints ≥ 1.0, bare eyes ≤ 0.7).
-    score = (1.0 - m["lightness_ratio"]) + m["colour_shift"] / 40.0
+    # One score: darkening (1 − lightness ratio) plus the colour shift in C*ab / tint_shift_scale (TUCAI, from
+    # the dev set: dark sunglasses score ≥ 1.3, amber/purple tints ≥ 1.0, bare eyes ≤ 0.7).
+    score = (1.0 - m["lightness_ratio"]) + m["colour_shift"] / p.tint_shift_scale
     # Light amber/yellow lenses hardly darken: their colour cast on the skin behind them shows instead.
     warm = warm_hue_shift(ctx)
     ok = score <= lim and (warm is None or warm <= p.tint_warm_shift_max_deg)
@@ -137,15 +137,16 @@ def check_glare(ctx: Context) -> CheckResult:
     if ctx.outside(an.EYE_R_CONTOUR + an.EYE_L_CONTOUR) > 0:
         return result("glasses.glare", None, None, lim, fail=fail, passed=passed, heuristic=True)
     lm = ctx.a.landmarks
-    thr = max(90.0, float(ctx.skin_lab[0]) + 20.0)
+    p = ctx.profile
+    thr = max(p.glare_min_l, float(ctx.skin_lab[0]) + p.glare_above_skin_l)
     fracs = []
     for (x0, y0, x1, y1), iris, ring in zip(lens_boxes(ctx), (an.IRIS_R, an.IRIS_L), (an.IRIS_R_RING, an.IRIS_L_RING)):
         yy, xx = np.mgrid[y0:y1, x0:x1]
         c = lm[iris, :2]
-        r = float(np.mean(np.linalg.norm(lm[list(ring), :2] - c, axis=1))) * 1.4
+        r = float(np.mean(np.linalg.norm(lm[list(ring), :2] - c, axis=1))) * p.glare_iris_margin
         outside_iris = (xx - c[0]) ** 2 + (yy - c[1]) ** 2 > r * r   # catch-lights in the pupils are wanted
         lab = ctx.lab_at(x0, y0, x1, y1)
-        spec = (lab[..., 0] >= thr) & (np.hypot(lab[..., 1], lab[..., 2]) < 12) & outside_iris
+        spec = (lab[..., 0] >= thr) & (np.hypot(lab[..., 1], lab[..., 2]) < p.glare_chroma_max) & outside_iris
         fracs.append(float(spec.sum()) / max(1, outside_iris.sum()))
     if not fracs:
         return result("glasses.glare", None, None, lim, fail=fail, passed=passed, heuristic=True)

@@ -178,7 +178,7 @@ def check_hair_eyebrows(ctx: Context) -> CheckResult:
         y0, y1 = max(0, y0), max(0, y1)
         if x1 - x0 < 3 or y1 - y0 < 2:
             continue
-        fracs.append(float(np.mean(ctx.lab_at(x0, y0, x1, y1)[..., 0] < skin_L - 25)))
+        fracs.append(float(np.mean(ctx.lab_at(x0, y0, x1, y1)[..., 0] < skin_L - ctx.profile.hair_darker_l)))
     if len(fracs) < 2:
         return result("hair.eyebrows", None, None, lim, fail=fail, passed=passed, heuristic=True)
     v = max(fracs)

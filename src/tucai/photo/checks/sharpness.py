@@ -17,12 +17,12 @@ import cv2
 import numpy as np
 
 from tucai.photo.checks._base import NO_FACE, CheckResult, Context, result
+from tucai.photo.spec import CHSI
 
 FAIL = ("照片模糊，请对准眼睛对焦并保持相机稳定", "The photo is blurred: focus on the eyes and hold the camera steady")
 PASS = ("清晰", "Sharp")
 
 _SQRT_2PI = float(np.sqrt(2 * np.pi))
-_EDGE_CONTRAST_MIN = 20.0     # grey levels over a 7×7 window: weaker "edges" are skin texture, not features
 
 
 def face_crop(ctx: Context) -> np.ndarray | None:
@@ -41,8 +41,9 @@ def face_crop(ctx: Context) -> np.ndarray | None:
     return crop
 
 
-def edge_blur_px(crop: np.ndarray) -> float | None:
-    """Median Gaussian blur width (px) of the strongest edges of a grey uint8 crop (see module doc)."""
+def edge_blur_px(crop: np.ndarray, contrast_min: float = CHSI.sharpness_edge_contrast_min) -> float | None:
+    """Median Gaussian blur width (px) of the strongest edges of a grey uint8 crop (see module doc); only
+    edges with at least ``contrast_min`` grey levels over 7×7 count (weaker ones are skin texture)."""
     c = cv2.medianBlur(crop, 3)
     gx = cv2.Sobel(c, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(c, cv2.CV_32F, 0, 1, ksize=3)
@@ -52,7 +53,7 @@ def edge_blur_px(crop: np.ndarray) -> float | None:
     sub = slope[::2, ::2].ravel()                       # every other row/column is plenty for a percentile
     top = float(np.partition(sub, int(0.98 * (sub.size - 1)))[int(0.98 * (sub.size - 1))])
     # slope > 0.5 grey level/px: a flat crop makes ``top`` 0, and a zero slope would divide to infinity.
-    sel = (slope >= top) & (slope > 0.5) & (contrast > _EDGE_CONTRAST_MIN)
+    sel = (slope >= top) & (slope > 0.5) & (contrast > contrast_min)
     if sel.sum() < 10:
         return None
     return float(np.median(contrast[sel].astype(np.float32) / (_SQRT_2PI * slope[sel])))
@@ -63,7 +64,8 @@ def face_sharpness(ctx: Context) -> dict | None:
     if crop is None:
         return None
     _, sd = cv2.meanStdDev(cv2.Laplacian(crop, cv2.CV_32F))
-    return {"laplacian_var": float(sd[0, 0]) ** 2, "edge_blur_px": edge_blur_px(crop)}
+    return {"laplacian_var": float(sd[0, 0]) ** 2,
+            "edge_blur_px": edge_blur_px(crop, ctx.profile.sharpness_edge_contrast_min)}
 
 
 def check_sharpness(ctx: Context) -> CheckResult:
@@ -76,6 +78,9 @@ def check_sharpness(ctx: Context) -> CheckResult:
         return result("sharpness", None, None, lim, fail=FAIL, passed=PASS, heuristic=True)
     ok = m["laplacian_var"] >= p.sharpness_min and (
         m["edge_blur_px"] is None or m["edge_blur_px"] <= p.sharpness_edge_blur_max_px)
+    if ok and m["edge_blur_px"] is None:
+        ok = None       # both measures must pass, and the edge one found no edges to measure
     value = {"laplacian_var": round(m["laplacian_var"], 1),
              "edge_blur_px": None if m["edge_blur_px"] is None else round(m["edge_blur_px"], 2)}
-    return result("sharpness", ok, value, lim, fail=FAIL, passed=PASS, heuristic=True)
+    return result("sharpness", ok, value, lim, fail=FAIL, passed=PASS, heuristic=True, unmeasured=(
+        "面部找不到清晰的边缘，无法判断清晰度", "No distinct edges on the face: sharpness cannot be measured"))
