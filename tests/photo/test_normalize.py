@@ -292,3 +292,50 @@ def test_a_head_filling_the_frame_is_told_to_step_back():
     e = ei.value
     assert e.code == "framing.out_of_frame" and {"top", "bottom"} <= set(e.details["sides"])
     assert "后退" in e.message_zh and "step back" in e.message_en
+
+
+@pytest.mark.parametrize("w, h, cx, ey, fw", CASES)
+def test_crown_and_eyes_are_kept_inside_their_bands_with_a_margin(w, h, cx, ey, fw):
+    # The measured crown sits a few pixels below real hair: a crop on the band's very edge puts the hair
+    # outside it. Where the photo allows, the plan keeps band_margin_px inside.
+    img, geo, _ = make_portrait(w, h, cx, ey, fw, texture=False)
+    g = plan_crop(geo, (w, h), CHSI).geometry
+    m = CHSI.band_margin_px
+    assert CHSI.crown_y.lo + m - 0.5 <= g.crown_y <= CHSI.crown_y.hi - m + 0.5, g
+    assert CHSI.eye_y.lo + m - 0.5 <= g.eye_y <= CHSI.eye_y.hi - m + 0.5, g
+
+
+def test_a_picture_with_too_few_pixels_is_told_to_use_full_resolution():
+    # 486 × 612 px: no 480 × 640 crop exists at any framing (stepping back would only make it worse).
+    img, geo, _ = make_portrait(486, 612, 243, 300, 214, texture=False)
+    with pytest.raises(NormalizeError) as ei:
+        normalize(img, geo, CHSI)
+    assert ei.value.code == "framing.too_small" and "full resolution" in ei.value.message_en
+
+
+def test_a_window_only_full_colour_resolution_reaches_is_reached_with_4_4_4():
+    from PIL import JpegImagePlugin
+
+    from tucai.photo.normalize import _encode
+
+    img, geo, _ = make_portrait(1500, 2000, 760, 800, 500, seed=5)
+    canvas = normalize(img, geo, CHSI).image
+    im = Image.fromarray(canvas)
+    s420, s444 = len(_encode(im, 100, 300, subsampling=2)), len(_encode(im, 100, 300, subsampling=0))
+    assert s444 > s420 * 1.1
+    lo_kb = (s420 + (s444 - s420) / 3) / 1024
+    prof = replace(CHSI, size_kb=Band(lo_kb, lo_kb * 1.3))
+    enc = encode_jpeg(canvas, prof)
+    assert enc.size_ok and size_window_bytes(prof)[0] <= len(enc.jpeg) <= size_window_bytes(prof)[1]
+    assert JpegImagePlugin.get_sampling(Image.open(io.BytesIO(enc.jpeg))) == 0      # 4:4:4
+    assert_chsi_jpeg(enc.jpeg, min_quality=enc.quality)
+
+
+def test_tall_hair_is_not_planned_onto_the_edge_of_the_crown_band():
+    # Hair 1.3 face widths above the eyes: crown and eyes only fit near the top of the crown band. The
+    # plan keeps the margin (crown ≥ 54), not the band edge (50), where real hair would poke out.
+    img, geo, _ = make_portrait(1500, 2000, 760, 900, 500, texture=False)
+    tall = replace(geo, crown_y=geo.eye_y - 1.3 * geo.face_width)
+    g = plan_crop(tall, (1500, 2000), CHSI).geometry
+    assert g.crown_y >= CHSI.crown_y.lo + CHSI.band_margin_px - 0.5, g
+    assert_in_bands(g)

@@ -149,3 +149,15 @@ def test_a_strip_one_pixel_wide_is_measured_on_a_bounded_copy():
     _, ctx = checks.run_checks(analysis.analyse(load(buf.getvalue()), prof), prof)
     small, _ = ctx.window_small
     assert small.shape[0] <= WINDOW_MAX_ASPECT * WINDOW_WIDTH
+
+
+def test_a_file_outside_the_size_window_is_a_retake_not_a_pass(compliant):
+    from dataclasses import replace
+
+    from tucai.photo.spec import CHSI, Band
+
+    r = process(synth.jpeg_bytes(compliant.rgb), profile=replace(CHSI, size_kb=Band(900, 1000)), normalize=True)
+    assert r.report["normalized"]["size_ok"] is False
+    assert r.verdict == "retake"
+    assert [x["id"] for x in r.report["retake_reasons"]] == ["normalize.size_window"]
+    assert "too small" in r.report["retake_reasons"][0]["message_en"]

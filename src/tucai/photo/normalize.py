@@ -29,7 +29,7 @@ from PIL import Image
 from tucai.photo.errors import NormalizeError
 from tucai.photo.geometry import FaceGeometry
 from tucai.photo.resample import area_shrink
-from tucai.photo.spec import CHSI, Profile
+from tucai.photo.spec import CHSI, Band, Profile
 
 # How strongly the crop planner pulls each measurement to its target (pixels on the canvas). Eyes are
 # pulled hardest: the notice asks for them "near the middle" of 200–300. TUCAI choices.
@@ -137,7 +137,19 @@ def plan_crop(geometry: FaceGeometry, image_size: tuple[int, int], profile: Prof
     """Choose the crop of an image of ``image_size`` (w, h) that puts the head inside every band.
 
     ``geometry`` is in the same pixel coordinates as ``image_size`` (a reduced decode is fine).
-    Raises :class:`NormalizeError` when the bands cannot all be met by cropping this image."""
+    Raises :class:`NormalizeError` when the bands cannot all be met by cropping this image.
+
+    The crown and the eyes are kept ``profile.band_margin_px`` inside their bands where the photo allows
+    it (the measured crown sits a few pixels below the top of real hair), else at the band itself."""
+    try:
+        return _plan_crop(geometry, image_size, profile, profile.band_margin_px)
+    except NormalizeError:
+        if profile.band_margin_px <= 0:
+            raise
+    return _plan_crop(geometry, image_size, profile, 0.0)
+
+
+def _plan_crop(geometry: FaceGeometry, image_size: tuple[int, int], profile: Profile, margin: float) -> CropPlan:
     _check_geometry(geometry)
     img_w, img_h = int(image_size[0]), int(image_size[1])
     W, H = profile.width, profile.height
@@ -155,7 +167,19 @@ def plan_crop(geometry: FaceGeometry, image_size: tuple[int, int], profile: Prof
             "move the camera closer or zoom in and retake",
             details={"face_width_px": round(fw, 1), "min_face_width_px": min_face})
 
-    fb, eb, cb = profile.face_width, profile.eye_y, profile.crown_y
+    max_up_ = getattr(profile, "max_upscale", 1.0)
+    if img_w * max_up_ < W - _EPS or img_h * max_up_ < H - _EPS:
+        # No crop of this picture gives W×H pixels without enlarging, whatever the framing: moving back
+        # or zooming out would make it worse.
+        raise NormalizeError(
+            "framing.too_small",
+            f"原图像素不够（{img_w}×{img_h}，至少需要 {W}×{H} 的人像区域）：请用相机的全分辨率拍摄或导入原图",
+            f"The original has too few pixels ({img_w}×{img_h}; a {W}×{H} crop is needed): shoot at the camera's "
+            "full resolution or import the original file",
+            details={"image_px": [img_w, img_h], "needed_px": [W, H]})
+    fb = profile.face_width
+    eb = Band(profile.eye_y.lo + margin, profile.eye_y.hi - margin)
+    cb = Band(profile.crown_y.lo + margin, profile.crown_y.hi - margin)
     # Scales allowed by the face-width band and by the crown-to-eye distance fitting both bands.
     d = e - c
     s_lo = max(fb.lo / fw, (eb.lo - cb.hi) / d)
@@ -297,11 +321,12 @@ def render_crop(image_rgb: np.ndarray, plan: CropPlan) -> np.ndarray:
     return np.ascontiguousarray(out)
 
 
-def _encode(im: Image.Image, quality: int, dpi: int) -> bytes:
+def _encode(im: Image.Image, quality: int, dpi: int, subsampling: int = 2) -> bytes:
     buf = io.BytesIO()
     # Baseline (not progressive) with optimised Huffman tables (still SOF0); JFIF density carries the
-    # dpi; no exif/icc arguments, so none are written.
-    im.save(buf, format="JPEG", quality=quality, dpi=(dpi, dpi), optimize=True, progressive=False)
+    # dpi; no exif/icc arguments, so none are written. Chroma 4:2:0 (2) unless asked for 4:4:4 (0).
+    im.save(buf, format="JPEG", quality=quality, dpi=(dpi, dpi), optimize=True, progressive=False,
+            subsampling=subsampling)
     return buf.getvalue()
 
 
@@ -380,14 +405,29 @@ def encode_jpeg(rgb: np.ndarray, profile: Profile = CHSI) -> EncodedJpeg:
     q = _quality_search(size_at, q0, q_min, lo_b, hi_b, target)
     if q is not None:
         return EncodedJpeg(tried[q], q, True, len(tried))
+    encodes = len(tried)
+    if max(len(v) for v in tried.values()) < lo_b:
+        # Too small even at the top quality (a smooth, plain portrait under a large minimum such as 100 KB):
+        # full-resolution colour (4:4:4) holds about a third more. Still baseline 24-bit JFIF.
+        full: dict[int, bytes] = {}
+
+        def size_full(q: int) -> int:
+            full[q] = _encode(im, q, profile.dpi, subsampling=0)
+            return len(full[q])
+
+        q = _quality_search(size_full, q_start, q_min, lo_b, hi_b, target)
+        encodes += len(full)
+        if q is not None:
+            return EncodedJpeg(full[q], q, True, encodes)
+        tried = {**tried, **{q + 1000: b for q, b in full.items()}}   # keys apart; quality recovered below
 
     # Nothing inside the window: the closest file (by bytes outside the window).
     def miss(item):
         nb = len(item[1])
         return max(lo_b - nb, nb - hi_b, 0)
 
-    q, data = min(tried.items(), key=lambda it: (miss(it), -it[0]))
-    return EncodedJpeg(data, q, False, len(tried))
+    q, data = min(tried.items(), key=lambda it: (miss(it), -(it[0] % 1000)))
+    return EncodedJpeg(data, q % 1000, False, encodes)
 
 
 def normalize(image_rgb: np.ndarray, geometry: FaceGeometry, profile: Profile = CHSI) -> Normalized:

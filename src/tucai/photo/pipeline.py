@@ -124,6 +124,23 @@ def process(source: bytes | str | Path, *, profile: str | Profile = "chsi", norm
     timings["total"] = (time.perf_counter() - t0) * 1000
     image = {"width": dec.original_size[0], "height": dec.original_size[1], "format": dec.format,
              "orientation": dec.orientation, "analysis_scale": round(dec.scale, 5)}
+    size_reason = None
+    if norm is not None and norm.get("size_ok") is False:
+        # A file outside the profile's size window would be refused at the hand-off: not a pass.
+        lo, hi = prof.size_kb.lo, prof.size_kb.hi
+        from tucai.photo.normalize import size_window_bytes
+
+        if norm["size_bytes"] < size_window_bytes(prof)[0]:
+            size_reason = ("normalize.size_window", f"规范化后的照片文件太小（{norm['size_bytes'] // 1000} KB，要求 {lo:g}–{hi:g} KB）："
+                           "画面细节太少，请检查对焦后重拍", f"The normalised file is too small ({norm['size_bytes'] // 1000} KB, "
+                           f"{lo:g}–{hi:g} KB required): too little detail — check the focus and retake")
+        else:
+            size_reason = ("normalize.size_window", f"规范化后的照片文件太大（{norm['size_bytes'] // 1000} KB，要求 {lo:g}–{hi:g} KB）："
+                           "画面噪点太多，请降低 ISO、增加灯光后重拍", f"The normalised file is too large ({norm['size_bytes'] // 1000} KB, "
+                           f"{lo:g}–{hi:g} KB required) even at the lowest quality: too much noise — lower the ISO, add light and retake")
+        verdict = "retake"
     rep = build(file=filename, profile=prof, verdict=verdict, checks=results, timings_ms=timings, image=image,
                 geometry=geometry, normalized=norm)
+    if size_reason is not None:
+        rep["retake_reasons"].append({"id": size_reason[0], "message_zh": size_reason[1], "message_en": size_reason[2]})
     return ProcessResult(verdict, rep, jpeg, geometry, results)

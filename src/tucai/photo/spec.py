@@ -66,6 +66,8 @@ class Profile:
     eye_y: Band = Band(200, 300)
     face_width: Band = Band(180, 300)
     centre_tolerance_px: float = 24.0        # TUCAI: |face centre − canvas centre|
+    band_margin_px: float = 4.0              # the crop keeps crown and eyes this far inside their bands where it can
+    #   (the measured crown sits 1–4 px below the top of real hair on the 480×640 canvas)
     # Pose (degrees), ISO19794.
     # ISO19794 asks ±5° yaw/pitch. The estimate is repeatable (bench/photo_eval.py --repeatability on
     # ../shared/faces: a mirrored photo reads the opposite yaw within SD 1.3° of the pair sum, a 0.6×
@@ -196,7 +198,7 @@ SOURCES: dict[str, str] = {
     "max_upscale": "TUCAI", "head_cover_max": "TUCAI", "face_score_min": "TUCAI", "face_short_score_min": "TUCAI",
     "face_tile_score_min": "TUCAI", "face_rel_size_min": "TUCAI", "face_confirm_score_min": "TUCAI",
     "face_edge_rows_min": "TUCAI", "face_edge_centre_max": "TUCAI", "face_person_visibility_min": "TUCAI",
-    "pitch_offset_deg": "TUCAI", "hair_eyebrows_max": "TUCAI", "hair_darker_l": "TUCAI", "glare_min_l": "TUCAI", "glare_above_skin_l": "TUCAI", "glare_chroma_max": "TUCAI", "glare_iris_margin": "TUCAI", "tint_shift_scale": "TUCAI", "tint_hue_chroma_min": "TUCAI", "lighting_cheek_percentile": "TUCAI", "sharpness_edge_contrast_min": "TUCAI", "background_visible_min": "TUCAI", "background_visible_min_px": "TUCAI", "centre_tolerance_px": "TUCAI",
+    "pitch_offset_deg": "TUCAI", "hair_eyebrows_max": "TUCAI", "hair_darker_l": "TUCAI", "glare_min_l": "TUCAI", "glare_above_skin_l": "TUCAI", "glare_chroma_max": "TUCAI", "glare_iris_margin": "TUCAI", "tint_shift_scale": "TUCAI", "tint_hue_chroma_min": "TUCAI", "lighting_cheek_percentile": "TUCAI", "sharpness_edge_contrast_min": "TUCAI", "background_visible_min": "TUCAI", "background_visible_min_px": "TUCAI", "centre_tolerance_px": "TUCAI", "band_margin_px": "TUCAI",
     "required_measurable": "TUCAI",
 }
 
