@@ -112,3 +112,11 @@ def test_normalize_into_a_folder_is_a_clear_error(files, tmp_path, capsys):
     folder.mkdir()
     assert main(["normalize", str(good), str(folder)]) == 2
     assert "folder" in capsys.readouterr().err and list(folder.iterdir()) == []
+
+
+def test_sheet_of_an_original_that_needs_a_retake_needs_force(files, tmp_path, capsys):
+    _, blurred, _ = files
+    pdf = tmp_path / "s.pdf"
+    assert main(["sheet", str(blurred), str(pdf)]) == 1 and not pdf.exists()
+    assert "--force" in capsys.readouterr().err
+    assert main(["sheet", str(blurred), str(pdf), "--force"]) == 0 and pdf.exists()

@@ -337,7 +337,7 @@ def test_render_jpeg_is_a_300dpi_sheet(photo):
 
 
 def test_photos_to_print_go_through_the_safe_decoder(tmp_path):
-    from tucai.photo.sheets import _load_photo
+    from tucai.photo.sheets import _read_photo
 
     # A tiny file declaring 20 000 × 20 000 pixels: refused as a sheet error, not Pillow's bomb exception.
     bomb = io.BytesIO()
@@ -350,9 +350,44 @@ def test_photos_to_print_go_through_the_safe_decoder(tmp_path):
     # 16-bit grey prints as the grey it is (not clipped to white); transparency on white, not what hides under it.
     b16 = io.BytesIO()
     Image.fromarray(np.full((64, 48), 200 * 257, np.uint16)).save(b16, "PNG")
-    assert np.asarray(_load_photo(b16.getvalue()))[32, 24].tolist() == [200, 200, 200]
+    assert np.asarray(_read_photo(b16.getvalue()))[32, 24].tolist() == [200, 200, 200]
     rgba = np.zeros((64, 48, 4), np.uint8)
     rgba[..., 0] = 255                         # red, fully transparent
     b = io.BytesIO()
     Image.fromarray(rgba, "RGBA").save(b, "PNG")
-    assert np.asarray(_load_photo(b.getvalue()))[32, 24].tolist() == [255, 255, 255]
+    assert np.asarray(_read_photo(b.getvalue()))[32, 24].tolist() == [255, 255, 255]
+
+
+def test_bad_sheet_requests_are_refused_with_a_code(photo, tmp_path):
+    from dataclasses import replace as dc_replace
+
+    from tucai.photo.spec import DEFAULT_SHEET_STYLE, PrintPackage
+
+    cases = [
+        (dict(photo=np.zeros((1, 1, 3), np.uint8)), "sheet.bad_photo"),            # would be enlarged to every print
+        (dict(photo=np.zeros((4000, 6000, 3), np.uint8)), "sheet.bad_photo"),      # an original, not the normalised photo
+        (dict(style=dc_replace(DEFAULT_SHEET_STYLE, gap_mm=-5)), "sheet.bad_style"),   # prints over each other
+        (dict(style=dc_replace(DEFAULT_SHEET_STYLE, margin_mm=-5)), "sheet.bad_style"),  # prints off the sheet
+    ]
+    for kw, code in cases:
+        kw.setdefault("photo", photo)
+        with pytest.raises(SheetError) as ei:
+            make_package(out_path=tmp_path / "x.pdf", **kw)
+        assert ei.value.code == code, kw
+    for count, code in ((2.5, "sheet.bad_count"), ("3", "sheet.bad_count"), (True, "sheet.bad_count"), (-1, "sheet.bad_count")):
+        with pytest.raises(SheetError) as ei:
+            plan_package(PrintPackage("t", (("1inch", count), ("1.5inch", -2))))
+        assert ei.value.code == code, count
+    with pytest.raises(SheetError) as ei:
+        plan_package(PrintPackage("t", (("1inch", 0),)))
+    assert ei.value.code == "sheet.empty_package"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_sheets_of_an_earlier_run_under_the_same_name_are_not_left_behind(photo, tmp_path):
+    two = make_package(photo, sheet_id="5inch", out_path=tmp_path / "s.jpg")
+    assert [p.name for p in two] == ["s-1.jpg", "s-2.jpg"]
+    (tmp_path / "s-notes.jpg").write_bytes(b"kept")          # not a sheet name: left alone
+    one = make_package(photo, out_path=tmp_path / "s.jpg")
+    assert [p.name for p in one] == ["s.jpg"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s-notes.jpg", "s.jpg"]

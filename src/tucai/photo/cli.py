@@ -47,6 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--package", default="default")
     s.add_argument("--sheet", default=None, help="sheet size id (6inch, 5inch, a4); default: the package's")
     s.add_argument("--profile", default="chsi", choices=_profiles())
+    s.add_argument("--force", action="store_true", help="print an original even if its checks ask for a retake")
     return p
 
 
@@ -164,6 +165,11 @@ def cmd_sheet(args, out, err) -> int:
                 "message_en": "Cannot normalise; see tucai photo check"}
             err.write(f"[{e['code']}] {e['message']} / {e['message_en']}\n")
             return EXIT_ERROR
+        if r.verdict == "retake" and not args.force:
+            # The same rule as normalize: prints of a photo that must be retaken are paid-for waste.
+            out.write(_human(r.report, "zh") + "\n")
+            err.write("照片需重拍，未输出冲印版面（用 --force 仍然输出）/ retake needed, no sheets written (use --force)\n")
+            return EXIT_RETAKE
         photo = r.normalized_jpeg
     try:
         paths = sheets.make_package(photo, package_id=args.package, sheet_id=args.sheet, out_path=args.dst)

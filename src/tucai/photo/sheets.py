@@ -21,6 +21,7 @@ width exactly: see tests/photo/test_sheets.py), but fits one sheet with gaps of 
 from __future__ import annotations
 
 import io
+import math
 import os
 import tempfile
 from dataclasses import dataclass
@@ -32,12 +33,11 @@ from PIL import Image, ImageDraw, ImageOps
 
 from tucai.photo.errors import SheetError
 from tucai.photo.spec import (
-    DEFAULT_SHEET_STYLE, MM_PER_INCH, PRINT_PACKAGES, PRINT_SIZES, SHEET_SIZES, PrintPackage, PrintSize,
+    CHSI, DEFAULT_SHEET_STYLE, MM_PER_INCH, PRINT_PACKAGES, PRINT_SIZES, SHEET_SIZES, PrintPackage, PrintSize,
     SheetStyle, mm_to_px,
 )
 
 _U = 100                      # layout units per millimetre (exact to 0.01 mm)
-_TILE_JPEG_QUALITY = 95       # TODO move to spec: quality of the photos embedded in sheet PDFs/JPEGs
 _MAX_BAND_STATES = 3_000      # guard for absurd packages (hundreds of prints on A4): fall back to greedy
 
 
@@ -256,20 +256,30 @@ def _layout_from_bands(bands, size_ids: list[str], sheet: PrintSize, style: Shee
             for t, x, y, w, h, r in sorted(boxes, key=lambda b: (b[2], b[1]))]
 
 
+def _check_style(style: SheetStyle) -> None:
+    """Margins and gaps below zero would put prints off the sheet or over each other."""
+    bad = {k: v for k, v in (("margin_mm", style.margin_mm), ("gap_mm", style.gap_mm), ("cut_line_px", style.cut_line_px))
+           if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0)}
+    if bad or not (isinstance(style.dpi, int) and style.dpi > 0):
+        raise SheetError("sheet.bad_style", "相纸边距、间距、裁切线和分辨率须为非负数", "Sheet margins, gaps, cut lines and dpi must not be negative",
+                         details={k: repr(v) for k, v in bad.items()} or {"dpi": repr(style.dpi)})
+
+
 def plan_package(package: PrintPackage | str, sheet: PrintSize | str | None = None,
                  style: SheetStyle = DEFAULT_SHEET_STYLE, *, rotate: bool = True) -> list[SheetLayout]:
     """Place every print of ``package`` on as few sheets as the packer finds (sheet: the package's own
     unless given). Raises :class:`SheetError` when a print cannot fit on the sheet at all."""
     pkg = _package(package)
     sh = _sheet(sheet if sheet is not None else pkg.sheet)
-    size_ids = [sid for sid, n in pkg.items if n > 0]
-    if not size_ids:
-        raise SheetError("sheet.empty_package", "冲印套餐中没有照片", "The print package is empty")
+    _check_style(style)
     merged: dict[str, int] = {}
     for sid, n in pkg.items:
-        if n < 0:
-            raise SheetError("sheet.bad_count", "照片数量不能为负", "Print counts cannot be negative")
-        merged[sid] = merged.get(sid, 0) + n
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+            raise SheetError("sheet.bad_count", "照片数量须为非负整数", "Print counts must be whole numbers, 0 or more",
+                             details={"size": sid, "count": repr(n)})
+        merged[sid] = merged.get(sid, 0) + int(n)
+    if not any(merged.values()):
+        raise SheetError("sheet.empty_package", "冲印套餐中没有照片", "The print package is empty")
     size_ids = [sid for sid in merged if merged[sid] > 0]
     sizes = [_print_size(sid) for sid in size_ids]
     gap, margin = _u(style.gap_mm), _u(style.margin_mm)
@@ -303,6 +313,17 @@ def plan_package(package: PrintPackage | str, sheet: PrintSize | str | None = No
 # --- rendering ----------------------------------------------------------------------------------
 
 def _load_photo(photo) -> Image.Image:
+    im = _read_photo(photo)
+    w, h = im.size
+    if w < CHSI.width or h < CHSI.height or abs(w * CHSI.height - h * CHSI.width) > 0.01 * w * CHSI.height:
+        # Prints are cut from the normalised photo; an original would be cropped blindly around its centre.
+        raise SheetError("sheet.bad_photo", f"要冲印的须是规范化后的照片（{CHSI.width}×{CHSI.height}），收到 {w}×{h}",
+                         f"Print from the normalised photo ({CHSI.width}×{CHSI.height}); got {w}×{h}",
+                         details={"size": [w, h]})
+    return im
+
+
+def _read_photo(photo) -> Image.Image:
     try:
         if isinstance(photo, Image.Image):
             im = photo
@@ -415,7 +436,7 @@ def render_pdf(photo, layouts: list[SheetLayout], style: SheetStyle = DEFAULT_SH
             if key not in readers:
                 jb = io.BytesIO()
                 _tile(im, _print_size(p.size_id), p.rotated, style.dpi).save(
-                    jb, format="JPEG", quality=_TILE_JPEG_QUALITY, subsampling=0, dpi=(style.dpi, style.dpi))
+                    jb, format="JPEG", quality=style.tile_jpeg_quality, subsampling=0, dpi=(style.dpi, style.dpi))
                 jb.seek(0)
                 readers[key] = ImageReader(jb)
             c.drawImage(readers[key], p.x_mm * mm, (H - p.y_mm - p.h_mm) * mm, width=p.w_mm * mm,
@@ -472,7 +493,23 @@ def make_package(photo, *, package_id: str = "default", sheet_id: str | None = N
         _atomic_write_all(files)
     except OSError as e:
         raise SheetError("sheet.write_failed", f"无法写入输出文件：{e}", f"Cannot write the output: {e}") from None
+    if fmt != ".pdf":
+        _remove_stale_sheets(out, {p for p, _ in files})
     return [p for p, _ in files]
+
+
+def _remove_stale_sheets(out: Path, written: set[Path]) -> None:
+    """Sheets an earlier run wrote under the same name (OUT.jpg, OUT-1.jpg …) that this run did not:
+    left beside the new ones they would be printed with them."""
+    import re
+
+    pattern = re.compile(rf"{re.escape(out.stem)}(-[1-9][0-9]*)?{re.escape(out.suffix)}")
+    for p in out.parent.iterdir():
+        if p not in written and pattern.fullmatch(p.name) and p.is_file():
+            try:
+                p.unlink()
+            except OSError:
+                pass
 
 
 def sheet_pt_size(layout: SheetLayout) -> tuple[float, float]:

@@ -281,6 +281,7 @@ class SheetStyle:
     gap_mm: float = 1.5           # TUCAI: room for a cut; at 2 mm the notice's 8+4 package needs two 6寸 sheets
     cut_line_px: int = 1
     cut_line_rgb: tuple[int, int, int] = (160, 160, 160)
+    tile_jpeg_quality: int = 95   # TUCAI: the photos embedded in a sheet PDF (print quality, not the 40 KB file)
 
 
 DEFAULT_SHEET_STYLE = SheetStyle()
