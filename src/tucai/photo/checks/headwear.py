@@ -157,7 +157,8 @@ def check_head_cover(ctx: Context) -> CheckResult:
 
 def check_hair_eyebrows(ctx: Context) -> CheckResult:
     lim = ctx.profile.hair_eyebrows_max
-    fail = ("头发遮挡眉毛或眼睛，请把刘海拨开", "Hair covers the eyebrows or eyes: move the fringe aside")
+    # Dark hair and a dark cap's brim look alike here: the advice names both.
+    fail = ("眉毛被头发或帽檐遮挡：请把刘海拨开，摘下帽子", "Hair or a brim covers the eyebrows: move the fringe aside, take off any cap")
     passed = ("未见头发遮挡眉毛", "No hair over the eyebrows")
     if not ctx.has_face or ctx.skin_lab is None:
         return result("hair.eyebrows", None, None, lim, fail=fail, passed=passed, unmeasured=NO_FACE, heuristic=True)
