@@ -391,3 +391,13 @@ def test_sheets_of_an_earlier_run_under_the_same_name_are_not_left_behind(photo,
     one = make_package(photo, out_path=tmp_path / "s.jpg")
     assert [p.name for p in one] == ["s.jpg"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s-notes.jpg", "s.jpg"]
+
+
+@pytest.mark.parametrize("counts, sheets_needed", [((6, 5), 1), ((10, 11), 2), ((14, 9), 2)])
+def test_columns_may_stack_two_kinds_and_sheets_are_split_by_capacity(counts, sheets_needed):
+    # 6 × 1寸 + 5 × 1.5寸 fit one 6寸 sheet only with a column holding a turned 1寸 above an upright
+    # 1.5寸; 10 + 11 fit two only as 6 + 5 and 4 + 6 (a full first sheet of 8 + 4 leaves 2 + 7 for two).
+    package = PrintPackage("t", (("1inch", counts[0]), ("1.5inch", counts[1])), "6inch")
+    layouts = plan_package(package)
+    assert len(layouts) == sheets_needed
+    assert_valid_layout(layouts, package, DEFAULT_SHEET_STYLE)

@@ -115,7 +115,7 @@ def _u(mm: float) -> int:
 
 @dataclass(frozen=True)
 class _Col:
-    """A column kind: print type ``t`` in one orientation; cell = grown box (units)."""
+    """A print kind: print type ``t`` in one orientation; cell = grown box (units)."""
 
     t: int
     w: int
@@ -123,55 +123,78 @@ class _Col:
     rotated: bool
 
 
-def _pack_one(W: int, H: int, types: tuple[tuple[int, int], ...], counts: tuple[int, ...], rotate: bool):
-    """Best three-stage guillotine packing of ``counts`` prints of ``types`` (grown w, h) into W × H.
+# A column of a band is a stack of segments ((kind, n), ...): n prints of a kind one above the other, at
+# most two kinds (e.g. one 1寸 turned above a 1.5寸 upright); its width is its widest kind's.
+def _col_width(col) -> int:
+    return max(k.w for k, _ in col)
 
-    Returns (value, bands) with bands = [(band_height, [(col, n_items), ...]), ...]."""
-    cols: list[_Col] = []
+
+def _pack_one(W: int, H: int, types: tuple[tuple[int, int], ...], counts: tuple[int, ...], rotate: bool):
+    """Best guillotine packing of ``counts`` prints of ``types`` (grown w, h) into W × H: horizontal bands,
+    each a row of columns, each column a stack of at most two kinds.
+
+    Returns (value, bands) with bands = [(band_height, [column, ...]), ...]."""
+    kinds: list[_Col] = []
     for t, (w, h) in enumerate(types):
         if w <= W and h <= H:
-            cols.append(_Col(t, w, h, False))
+            kinds.append(_Col(t, w, h, False))
         if rotate and w != h and h <= W and w <= H:
-            cols.append(_Col(t, h, w, True))
+            kinds.append(_Col(t, h, w, True))
     areas = [w * h for w, h in types]
-    heights = sorted({m * c.h for c in cols for m in range(1, H // c.h + 1)}, reverse=True)
+    heights = sorted({m * k.h for k in kinds for m in range(1, H // k.h + 1)}, reverse=True)
     states = [0]
 
     def value(placed: tuple[int, ...], turned: int = 0) -> tuple[int, int, int]:
         # Most print area, then most prints, then fewest turned prints (easier to cut and sort).
         return sum(n * a for n, a in zip(placed, areas)), sum(placed), -turned
 
+    def columns(hb: int, counts: tuple[int, ...]) -> list[tuple]:
+        """Every column that fits a band of height hb: a stack of one kind, or of one kind above another
+        filling the height left."""
+        out = []
+        for k1 in kinds:
+            for n1 in range(1, min(hb // k1.h, counts[k1.t]) + 1):
+                out.append(((k1, n1),))
+                rest = hb - n1 * k1.h
+                for k2 in kinds:
+                    if k2 is k1:
+                        continue
+                    left = counts[k2.t] - (n1 if k2.t == k1.t else 0)
+                    n2 = min(rest // k2.h, left)
+                    if n2 > 0:
+                        out.append(((k1, n1), (k2, n2)))
+        return out
+
     @lru_cache(maxsize=None)
     def band_fills(hb: int, counts: tuple[int, ...]):
-        """Distinct placed-count vectors achievable in a band of height hb, with one column mix each."""
-        found: dict[tuple[int, ...], tuple] = {}
-
-        def rec(i: int, w_left: int, placed: list[int], mix: list):
-            if i == len(cols):
-                key = tuple(placed)
-                turned = sum(n for c, n in mix if c.rotated)
-                if any(key) and (key not in found or turned < found[key][0]):
-                    found[key] = (turned, tuple(mix))
-                return
-            c = cols[i]
-            cap = hb // c.h
-            m = 0
-            saved = placed[c.t]
-            while True:
-                rec(i + 1, w_left - m * c.w, placed, mix)
-                # Another column of this kind only helps while prints of this type remain.
-                if cap == 0 or placed[c.t] >= counts[c.t] or w_left - (m + 1) * c.w < 0:
-                    break
-                n = min(cap, counts[c.t] - placed[c.t])
-                placed[c.t] += n
-                mix.append((c, n))
-                m += 1
-            for _ in range(m):
-                mix.pop()
-            placed[c.t] = saved
-
-        rec(0, W, [0] * len(counts), [])
-        return tuple((placed, turned, mix) for placed, (turned, mix) in found.items())
+        """Distinct placed-count vectors achievable in a band of height hb, each with the narrowest row of
+        columns found for it (then the fewest turned prints)."""
+        cols = columns(hb, counts)
+        zero = (0,) * len(counts)
+        reach: dict[tuple[int, ...], tuple[int, int, tuple]] = {zero: (0, 0, ())}
+        frontier = [zero]
+        while frontier:
+            nxt = []
+            for placed in frontier:
+                width, turned, mix = reach[placed]
+                for col in cols:
+                    cw = _col_width(col)
+                    if width + cw > W:
+                        continue
+                    p = list(placed)
+                    for k, n in col:
+                        p[k.t] += n
+                    if any(a > c for a, c in zip(p, counts)):
+                        continue
+                    key = tuple(p)
+                    cand = (width + cw, turned + sum(n for k, n in col if k.rotated), mix + (col,))
+                    old = reach.get(key)
+                    if old is None or cand[:2] < old[:2]:
+                        if old is None:
+                            nxt.append(key)
+                        reach[key] = cand
+            frontier = sorted(set(nxt))
+        return tuple((placed, turned, mix) for placed, (_, turned, mix) in reach.items() if any(placed))
 
     @lru_cache(maxsize=None)
     def best(h_left: int, counts: tuple[int, ...]):
@@ -198,7 +221,7 @@ def _pack_one(W: int, H: int, types: tuple[tuple[int, int], ...], counts: tuple[
     try:
         return best(H, counts)
     except _SearchTooLarge:
-        return _pack_greedy(W, H, cols, counts, areas)
+        return _pack_greedy(W, H, kinds, counts, areas)
 
 
 class _SearchTooLarge(Exception):
@@ -221,15 +244,16 @@ def _pack_greedy(W: int, H: int, cols: list[_Col], counts: tuple[int, ...], area
             while counts[k.t] and k.w <= w_left and k.h <= hb:
                 n = min(hb // k.h, counts[k.t])
                 counts[k.t] -= n
-                mix.append((k, n))
+                mix.append(((k, n),))
                 w_left -= k.w
         bands.append((hb, tuple(mix)))
         h_left -= hb
     placed = [0] * len(areas)
     for _, mix in bands:
-        for k, n in mix:
-            placed[k.t] += n
-    turned = sum(n for _, mix in bands for k, n in mix if k.rotated)
+        for col in mix:
+            for k, n in col:
+                placed[k.t] += n
+    turned = sum(n for _, mix in bands for col in mix for k, n in col if k.rotated)
     return (sum(n * a for n, a in zip(placed, areas)), sum(placed), -turned), tuple(bands)
 
 
@@ -240,10 +264,13 @@ def _layout_from_bands(bands, size_ids: list[str], sheet: PrintSize, style: Shee
     y = 0
     for hb, mix in bands:
         x = 0
-        for col, n in mix:
-            for i in range(n):
-                boxes.append((col.t, x, y + i * col.h, col.w - gap, col.h - gap, col.rotated))
-            x += col.w
+        for col in mix:
+            dy = 0
+            for k, n in col:
+                for i in range(n):
+                    boxes.append((k.t, x, y + dy + i * k.h, k.w - gap, k.h - gap, k.rotated))
+                dy += n * k.h
+            x += _col_width(col)
         y += hb
     if transposed:
         boxes = [(t, y, x, h, w, not r) for t, x, y, w, h, r in boxes]
@@ -294,20 +321,73 @@ def plan_package(package: PrintPackage | str, sheet: PrintSize | str | None = No
                 f"({sh.width_mm:g}×{sh.height_mm:g} mm, {style.margin_mm:g} mm margins)",
                 details={"size": p.id, "sheet": sh.id})
     counts = tuple(merged[sid] for sid in size_ids)
-    layouts: list[SheetLayout] = []
-    while any(counts):
-        upright = _pack_one(W, H, types, counts, rotate)
-        across = _pack_one(H, W, types, counts, rotate)   # bands running the other way
+
+    @lru_cache(maxsize=None)
+    def pack(c: tuple[int, ...]):
+        """(placed count per type, placements) of the best one-sheet layout for counts ``c``."""
+        upright = _pack_one(W, H, types, c, rotate)
+        across = _pack_one(H, W, types, c, rotate)   # bands running the other way
         (v, bands), transposed = (upright, False) if upright[0] >= across[0] else (across, True)
-        if v[1] == 0:  # cannot happen after the fit check above; never loop forever
-            raise SheetError("sheet.item_too_large", "照片放不进相纸", "The prints do not fit on the sheet")
         placements = _layout_from_bands(bands, size_ids, sh, style, transposed, gap, margin)
+        return tuple(sum(1 for p in placements if p.size_id == sid) for sid in size_ids), placements
+
+    # Sheet by sheet, each holding as much as it can ...
+    layouts: list[SheetLayout] = []
+    left = counts
+    while any(left):
+        placed, placements = pack(left)
+        if not any(placed):  # cannot happen after the fit check above; never loop forever
+            raise SheetError("sheet.item_too_large", "照片放不进相纸", "The prints do not fit on the sheet")
         layouts.append(SheetLayout(sh.id, sh.width_mm, sh.height_mm, placements))
         done = {sid: 0 for sid in size_ids}
         for p in placements:
             done[p.size_id] += 1
-        counts = tuple(c - done[sid] for c, sid in zip(counts, size_ids))
+        left = tuple(c - done[sid] for c, sid in zip(left, size_ids))
+    # ... can leave a last sheet that a split by capacity avoids (10 × 1寸 + 11 × 1.5寸: a full sheet of
+    # 8 + 4, then 2 + 7 that need two more; 6 + 5 and 4 + 6 fit one sheet each).
+    area = sum(n * w * h for n, (w, h) in zip(counts, types))
+    for n_sheets in range(max(1, -(-area // (W * H))), len(layouts)):
+        split = _split_by_capacity(counts, n_sheets, pack)
+        if split is not None:
+            return [SheetLayout(sh.id, sh.width_mm, sh.height_mm, placements) for placements in split]
     return layouts
+
+
+def _split_by_capacity(counts: tuple[int, ...], n_sheets: int, pack):
+    """Placements for ``n_sheets`` sheets holding all of ``counts``, or None: every type but one (the
+    filler) shared out evenly, the filler given to each sheet up to what fits beside its share; each type
+    in turn is the filler. ``pack(counts) -> (placed per type, placements)``."""
+    for f in range(len(counts)):
+        shares = [[c // n_sheets + (i < c % n_sheets) for c in counts] for i in range(n_sheets)]
+        need = counts[f]
+        for sh_ in shares:
+            sh_[f] = 0
+        for sh_ in shares:
+            # The most of the filler that fits beside this sheet's share (binary search: the packer
+            # maximises print area, so offering all of them could crowd the share out).
+            lo, hi = -1, need
+            while lo < hi:
+                mid = (lo + hi + 1) // 2
+                offer = tuple(mid if t == f else n for t, n in enumerate(sh_))
+                if pack(offer)[0] == offer:
+                    lo = mid
+                else:
+                    hi = mid - 1
+            if lo < 0:
+                break                   # this sheet's share does not fit even without the filler
+            sh_[f] = lo
+            need -= lo
+        if need:
+            continue
+        out = []
+        for sh_ in shares:
+            placed, placements = pack(tuple(sh_))
+            if list(placed) != sh_:
+                break
+            out.append(placements)
+        else:
+            return out
+    return None
 
 
 # --- rendering ----------------------------------------------------------------------------------
