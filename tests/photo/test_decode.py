@@ -262,8 +262,13 @@ def test_a_device_or_pipe_is_read_only_up_to_the_limit():
     assert _code("/dev/zero", limits=DecodeLimits(max_bytes=1000)) == "decode.too_large"
 
 
-def _adobe_like_icc() -> bytes:
-    """A minimal ICC v2 matrix/TRC RGB display profile with Adobe RGB (1998) primaries, gamma 2.2."""
+_ADOBE = ((0.60974, 0.31111, 0.01947), (0.20528, 0.62567, 0.06087), (0.14919, 0.06322, 0.74457))
+_SRGB = ((0.43607, 0.22249, 0.01392), (0.38515, 0.71687, 0.09708), (0.14307, 0.06061, 0.71410))   # D50-adapted
+
+
+def _adobe_like_icc(primaries=_ADOBE, srgb_curve: bool = False, name: bytes = b"wide gamut test") -> bytes:
+    """A minimal ICC v2 matrix/TRC RGB display profile: Adobe RGB (1998) primaries and gamma 2.2 unless
+    told otherwise (``srgb_curve``: the sRGB tone curve as a parametric curve)."""
     def s15(v):
         return struct.pack(">i", round(v * 65536))
 
@@ -271,13 +276,16 @@ def _adobe_like_icc() -> bytes:
         return b"XYZ \0\0\0\0" + s15(x) + s15(y) + s15(z)
 
     def curv(g):
+        if srgb_curve:
+            return b"para\0\0\0\0" + struct.pack(">HH", 3, 0) + b"".join(
+                s15(v) for v in (2.4, 1 / 1.055, 0.055 / 1.055, 1 / 12.92, 0.04045))
         return b"curv\0\0\0\0" + struct.pack(">IH", 1, round(g * 256)) + b"\0\0"
 
-    text = b"wide gamut test\0"
+    text = name + b"\0"
     desc = b"desc\0\0\0\0" + struct.pack(">I", len(text)) + text + b"\0" * 79
     tags = [(b"desc", desc), (b"cprt", b"text\0\0\0\0none\0"), (b"wtpt", xyz(0.9642, 1.0, 0.8249)),
-            (b"rXYZ", xyz(0.60974, 0.31111, 0.01947)), (b"gXYZ", xyz(0.20528, 0.62567, 0.06087)),
-            (b"bXYZ", xyz(0.14919, 0.06322, 0.74457)), (b"rTRC", curv(2.2)), (b"gTRC", curv(2.2)), (b"bTRC", curv(2.2))]
+            (b"rXYZ", xyz(*primaries[0])), (b"gXYZ", xyz(*primaries[1])),
+            (b"bXYZ", xyz(*primaries[2])), (b"rTRC", curv(2.2)), (b"gTRC", curv(2.2)), (b"bTRC", curv(2.2))]
     off, table, data = 128 + 4 + 12 * len(tags), b"", b""
     for sig, body in tags:
         data += b"\0" * (-(off + len(data)) % 4)
@@ -309,3 +317,11 @@ def test_a_wide_gamut_photo_is_measured_in_srgb(fmt):
     assert np.abs(load(_save(wide, fmt, **kw)).rgb[32, 48].astype(int) - stored).max() <= 3
     srgb_icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
     assert np.abs(load(_save(wide, fmt, icc_profile=srgb_icc, **kw)).rgb[32, 48].astype(int) - stored).max() <= 3
+
+
+def test_an_srgb_profile_under_another_name_is_not_converted():
+    # Compact sRGB profiles (Facebook's "c2" ...) carry no "sRGB" in their name: the transform is tried on a
+    # grid of colours and dropped when it changes nothing (it cost 15 ms a photo for nothing).
+    icc = _adobe_like_icc(_SRGB, srgb_curve=True, name=b"c2")
+    assert decode._srgb_transform(icc) is None
+    assert decode._srgb_transform(_adobe_like_icc()) is not None

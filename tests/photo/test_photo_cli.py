@@ -120,3 +120,14 @@ def test_sheet_of_an_original_that_needs_a_retake_needs_force(files, tmp_path, c
     assert main(["sheet", str(blurred), str(pdf)]) == 1 and not pdf.exists()
     assert "--force" in capsys.readouterr().err
     assert main(["sheet", str(blurred), str(pdf), "--force"]) == 0 and pdf.exists()
+
+
+def test_a_file_size_outside_the_upload_window_does_not_stop_the_prints(files, tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from tucai.photo import spec
+
+    good, _, _ = files
+    monkeypatch.setitem(spec.PROFILES, "chsi", replace(spec.CHSI, size_kb=spec.Band(900, 1000)))
+    pdf = tmp_path / "s.pdf"
+    assert main(["sheet", str(good), str(pdf)]) == 0 and pdf.exists()

@@ -160,4 +160,5 @@ def test_a_file_outside_the_size_window_is_a_retake_not_a_pass(compliant):
     assert r.report["normalized"]["size_ok"] is False
     assert r.verdict == "retake"
     assert [x["id"] for x in r.report["retake_reasons"]] == ["normalize.size_window"]
-    assert "too small" in r.report["retake_reasons"][0]["message_en"]
+    msg = r.report["retake_reasons"][0]["message_en"]
+    assert "too small" in msg and f"{r.report['normalized']['size_bytes']} bytes" in msg and "921600" in msg

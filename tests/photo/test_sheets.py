@@ -401,3 +401,13 @@ def test_columns_may_stack_two_kinds_and_sheets_are_split_by_capacity(counts, sh
     layouts = plan_package(package)
     assert len(layouts) == sheets_needed
     assert_valid_layout(layouts, package, DEFAULT_SHEET_STYLE)
+
+
+def test_only_sheet_images_of_an_earlier_run_are_removed(photo, tmp_path):
+    # The photo being printed, and any other image under a sheet-like name, is never touched.
+    src = tmp_path / "zhang-1.jpg"
+    photo.save(src)
+    other = tmp_path / "zhang-2.jpg"
+    Image.new("RGB", (300, 200), "white").save(other)
+    make_package(src, out_path=tmp_path / "zhang.jpg")
+    assert src.exists() and other.exists() and (tmp_path / "zhang.jpg").exists()

@@ -492,6 +492,7 @@ def analyse(decoded: Decoded, profile: Profile) -> Analysis:
     dets = _detect(rgb, m)
     faces = _select_faces(dets, profile, confirm=lambda f: _mesh_on_crop(rgb, f, m) is not None)
     mask = _segment(rgb, m)
+    upside_down = False
     if faces:
         sides = _edge_sides(mask, faces[0], profile)
         if sides:
@@ -500,7 +501,14 @@ def analyse(decoded: Decoded, profile: Profile) -> Analysis:
     else:
         person = _detect_person(rgb, m, profile)
         dets, faces = dets + person, person
+        if not person:
+            # No face, no person: perhaps an upside-down photo (the models expect upright people and often
+            # miss one turned over, where the detector finds it once the picture is turned back).
+            turned = _run_detector(m.detector, np.ascontiguousarray(rgb[::-1, ::-1]), m)
+            upside_down = any(f.score >= profile.face_score_min for f in turned)
     a = Analysis(decoded=decoded, rgb=rgb, detections=dets, faces=faces)
+    if not faces and upside_down:
+        a.extras["upside_down"] = True
     a.mask = mask
     if len(faces) == 0:
         return a
@@ -509,7 +517,8 @@ def analyse(decoded: Decoded, profile: Profile) -> Analysis:
         return a
     a.landmarks = lm
     a.yaw, a.pitch, a.roll = _pose(lm)
-    if _upside_down(rgb, faces[0], m, profile):
+    # (A face turned on its side reads its roll itself; only a near-upright reading can be upside down.)
+    if abs(a.roll) <= profile.rotated_roll_deg and _upside_down(rgb, faces[0], m, profile):
         # The mesh fitted an upright face to it: the true roll is half a turn from its reading.
         a.roll = (a.roll + 360.0) % 360.0 - 180.0
         a.extras["upside_down"] = True

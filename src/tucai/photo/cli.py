@@ -165,7 +165,9 @@ def cmd_sheet(args, out, err) -> int:
                 "message_en": "Cannot normalise; see tucai photo check"}
             err.write(f"[{e['code']}] {e['message']} / {e['message_en']}\n")
             return EXIT_ERROR
-        if r.verdict == "retake" and not args.force:
+        # The size window is the upload's rule; the prints do not care.
+        blocking = [x for x in r.report.get("retake_reasons", []) if x["id"] != "normalize.size_window"]
+        if blocking and not args.force:
             # The same rule as normalize: prints of a photo that must be retaken are paid-for waste.
             out.write(_human(r.report, "zh") + "\n")
             err.write("照片需重拍，未输出冲印版面（用 --force 仍然输出）/ retake needed, no sheets written (use --force)\n")

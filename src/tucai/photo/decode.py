@@ -289,8 +289,12 @@ def _srgb_transform(icc: bytes):
         src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
         if src.profile.xcolor_space.strip() != "RGB" or "srgb" in ImageCms.getProfileDescription(src).lower():
             return None
-        return ImageCms.buildTransform(src, ImageCms.createProfile("sRGB"), "RGB", "RGB",
-                                       renderingIntent=ImageCms.Intent.PERCEPTUAL)
+        t = ImageCms.buildTransform(src, ImageCms.createProfile("sRGB"), "RGB", "RGB",
+                                    renderingIntent=ImageCms.Intent.PERCEPTUAL)
+        # Compact sRGB profiles under other names (Facebook's "c2", ...) change nothing: test a grid.
+        grid = np.stack(np.meshgrid(*[np.arange(0, 256, 17, dtype=np.uint8)] * 3, indexing="ij"), -1).reshape(16, -1, 3)
+        moved = np.asarray(ImageCms.applyTransform(Image.fromarray(grid, "RGB"), t)).astype(np.int16) - grid
+        return None if int(np.abs(moved).max()) <= 1 else t
     except (ImageCms.PyCMSError, OSError, ValueError, TypeError, AttributeError):
         return None     # an unreadable profile: the pixels as they are (what most viewers show too)
 

@@ -127,17 +127,18 @@ def process(source: bytes | str | Path, *, profile: str | Profile = "chsi", norm
     size_reason = None
     if norm is not None and norm.get("size_ok") is False:
         # A file outside the profile's size window would be refused at the hand-off: not a pass.
-        lo, hi = prof.size_kb.lo, prof.size_kb.hi
         from tucai.photo.normalize import size_window_bytes
 
-        if norm["size_bytes"] < size_window_bytes(prof)[0]:
-            size_reason = ("normalize.size_window", f"规范化后的照片文件太小（{norm['size_bytes'] // 1000} KB，要求 {lo:g}–{hi:g} KB）："
-                           "画面细节太少，请检查对焦后重拍", f"The normalised file is too small ({norm['size_bytes'] // 1000} KB, "
-                           f"{lo:g}–{hi:g} KB required): too little detail — check the focus and retake")
+        lo_b, hi_b = size_window_bytes(prof)
+        n = norm["size_bytes"]
+        if n < lo_b:
+            size_reason = ("normalize.size_window", f"规范化后的照片文件太小（{n} 字节，要求 {lo_b}–{hi_b} 字节）："
+                           "画面细节太少，请检查对焦后重拍", f"The normalised file is too small ({n} bytes, {lo_b}–{hi_b} "
+                           "required): too little detail — check the focus and retake")
         else:
-            size_reason = ("normalize.size_window", f"规范化后的照片文件太大（{norm['size_bytes'] // 1000} KB，要求 {lo:g}–{hi:g} KB）："
-                           "画面噪点太多，请降低 ISO、增加灯光后重拍", f"The normalised file is too large ({norm['size_bytes'] // 1000} KB, "
-                           f"{lo:g}–{hi:g} KB required) even at the lowest quality: too much noise — lower the ISO, add light and retake")
+            size_reason = ("normalize.size_window", f"规范化后的照片文件太大（{n} 字节，要求 {lo_b}–{hi_b} 字节）："
+                           "画面噪点太多，请降低 ISO、增加灯光后重拍", f"The normalised file is too large ({n} bytes, {lo_b}–{hi_b} "
+                           "required) even at the lowest quality: too much noise — lower the ISO, add light and retake")
         verdict = "retake"
     rep = build(file=filename, profile=prof, verdict=verdict, checks=results, timings_ms=timings, image=image,
                 geometry=geometry, normalized=norm)

@@ -574,22 +574,33 @@ def make_package(photo, *, package_id: str = "default", sheet_id: str | None = N
     except OSError as e:
         raise SheetError("sheet.write_failed", f"无法写入输出文件：{e}", f"Cannot write the output: {e}") from None
     if fmt != ".pdf":
-        _remove_stale_sheets(out, {p for p, _ in files})
+        _remove_stale_sheets(out, {p for p, _ in files}, style.dpi, photo)
     return [p for p, _ in files]
 
 
-def _remove_stale_sheets(out: Path, written: set[Path]) -> None:
+def _remove_stale_sheets(out: Path, written: set[Path], dpi: int, photo) -> None:
     """Sheets an earlier run wrote under the same name (OUT.jpg, OUT-1.jpg …) that this run did not:
-    left beside the new ones they would be printed with them."""
+    left beside the new ones they would be printed with them. Only a regular file that is a sheet-sized
+    image at this dpi goes, never the photo being printed (``zhang-1.jpg`` printed to ``zhang.jpg``)."""
     import re
 
+    src = Path(photo).resolve() if isinstance(photo, (str, os.PathLike)) else None
+    sheet_px = {px for s in SHEET_SIZES.values()
+                for px in ((mm_to_px(s.width_mm, dpi), mm_to_px(s.height_mm, dpi)),
+                           (mm_to_px(s.height_mm, dpi), mm_to_px(s.width_mm, dpi)))}
     pattern = re.compile(rf"{re.escape(out.stem)}(-[1-9][0-9]*)?{re.escape(out.suffix)}")
     for p in out.parent.iterdir():
-        if p not in written and pattern.fullmatch(p.name) and p.is_file():
-            try:
-                p.unlink()
-            except OSError:
-                pass
+        if p in written or not pattern.fullmatch(p.name) or p.is_symlink() or not p.is_file():
+            continue
+        if src is not None and p.resolve() == src:
+            continue
+        try:
+            with Image.open(p) as im:
+                if im.size not in sheet_px:
+                    continue
+            p.unlink()
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+            continue
 
 
 def sheet_pt_size(layout: SheetLayout) -> tuple[float, float]:

@@ -7,7 +7,9 @@ from tucai.photo.checks._base import CheckResult, Context, result
 
 def check_face_count(ctx: Context) -> CheckResult:
     n = len(ctx.a.faces)
-    if n == 0:
+    if n == 0 and ctx.a.extras.get("upside_down"):
+        fail = ("照片上下颠倒，请把照片转正（不得旋转人像）", "The photo is upside down: turn it upright")
+    elif n == 0:
         fail = ("未检测到人脸，请正对镜头并确保面部无遮挡", "No face found: face the camera with nothing covering the face")
     else:
         fail = (f"画面中有 {n} 张人脸，只能有一人入镜", f"{n} faces in the picture: only the student may be in frame")
