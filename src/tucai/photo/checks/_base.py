@@ -129,7 +129,14 @@ class Context:
         return to_lab(self.roi_rgb)
 
     def poly_mask(self, idx, *, dilate: int = 0) -> np.ndarray:
-        """Filled convex hull of landmarks ``idx`` on the ROI copy (index ``roi_lab``/``roi_rgb`` with it)."""
+        """Filled convex hull of landmarks ``idx`` on the ROI copy (index ``roi_lab``/``roi_rgb`` with it);
+        cached (the cheek patches serve skin, lighting and hair)."""
+        key = ("poly", idx, dilate)
+        if key not in self.cache:
+            self.cache[key] = self._poly_mask(idx, dilate)
+        return self.cache[key]
+
+    def _poly_mask(self, idx, dilate: int) -> np.ndarray:
         x0, y0, _, _ = self.roi
         h, w = self.roi_rgb.shape[:2]
         m = np.zeros((h, w), np.uint8)
@@ -170,9 +177,12 @@ class Context:
     @cached_property
     def monochrome(self) -> bool:
         """A black-and-white photo: hardly any chroma anywhere in the part that ends up in the photo."""
-        lab = self.window_lab
+        lim = self.profile.monochrome_chroma_max
+        if self.skin_lab is not None and float(np.hypot(self.skin_lab[1], self.skin_lab[2])) >= lim:
+            return False            # coloured skin: a colour photo (the usual case, no pass over the picture)
+        lab = self.window_lab[::2, ::2]
         c = np.hypot(lab[..., 1], lab[..., 2])
-        return float(percentiles(c, (99,))[0]) < self.profile.monochrome_chroma_max
+        return float(percentiles(c, (99,))[0]) < lim
 
     @cached_property
     def face_mask(self) -> np.ndarray:
