@@ -12,6 +12,8 @@ admin.site.index_title = _("毕业生图像采集")
 
 urlpatterns = [
     path("", core_views.home, name="home"),
+    # Browsers ask for /favicon.ico whatever the page says: send them to the icon (no 404 per page view).
+    path("favicon.ico", core_views.favicon),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -147,3 +147,16 @@ def test_slot_warnings(campaign, room, day, make_student, school_class, institut
 
     payment_record(campaign=campaign, students=[s], method="cash")
     assert student_paid_status(s) is True
+
+
+def test_the_desk_search_ignores_spaces_in_names(campaign, make_student):
+    # Typed "钟 妍佳" (or with a full-width space) finds 钟妍佳; a name stored with a space is found without it.
+    from tucai.capture.selectors import student_search
+
+    zhong = make_student(name="钟妍佳")
+    smith = make_student(name="John Smith")
+    assert student_search(campaign=campaign, query="钟 妍佳") == [zhong]
+    assert student_search(campaign=campaign, query="钟\u3000妍佳") == [zhong]
+    assert student_search(campaign=campaign, query="JohnSmith") == [smith]
+    assert student_search(campaign=campaign, query="John Smith") == [smith]
+    assert student_search(campaign=campaign, query="   ") == []

@@ -36,6 +36,15 @@ def test_student_sees_only_own_code(campaign, make_student):
     assert "甲" in ca.get(f"/capture/c/{campaign.code}/me/?student={b.pk}").content.decode()
 
 
+def test_the_sign_in_page_sends_a_signed_in_student_to_the_code_page(campaign, make_student):
+    # The browser's Back button after signing in showed the empty form again.
+    c = Client()
+    assert c.get(f"/capture/c/{campaign.code}/me/login/").status_code == 200
+    login(c, campaign, make_student(name="甲"))
+    r = c.get(f"/capture/c/{campaign.code}/me/login/")
+    assert r.status_code == 302 and r["Location"] == f"/capture/c/{campaign.code}/me/"
+
+
 def test_doc_tail_case_insensitive_x(campaign, make_student):
     s = make_student(doc_number="43052120020101123X")
     r = login(Client(), campaign, s, tail="01123x")

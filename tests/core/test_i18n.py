@@ -353,3 +353,9 @@ def test_lazy_model_labels_follow_the_language():
         assert str(Student._meta.verbose_name) == "Student"
     with translation.override("zh-hans"):
         assert str(field.verbose_name) == "学号"
+
+
+def test_favicon_is_served(client):
+    r = client.get("/favicon.ico")
+    assert r.status_code == 301 and r["Location"].endswith(".svg")
+    assert 'rel="icon"' in client.get("/accounts/login/").content.decode()

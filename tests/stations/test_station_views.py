@@ -27,6 +27,8 @@ def test_station_page_needs_station_operate(client, station, institution):
     client.force_login(monitor)
     assert client.get(url).status_code == 403
     assert client.get(reverse("stations:live", args=[station.pk])).status_code == 403
+    # Nor the list of stations (it offered them a "create below" with no form).
+    assert client.get(reverse("stations:index")).status_code == 403
 
 
 def test_operator_sees_masked_id_office_sees_full(client, station, make_ticket, operator_user, office_user):

@@ -51,14 +51,18 @@ def campaign_for_room_day(*, room, date: dt.date, campaign_id: int | None = None
 
 def student_search(*, campaign, query: str, limit: int = 20) -> list:
     """Students of ``campaign`` whose 学号 starts with ``query`` or whose name contains it."""
-    from django.db.models import Q
+    from django.db.models import F, Q, Value
+    from django.db.models.functions import Replace
 
     from tucai.campaigns.models import Student
 
-    q = (query or "").strip()
+    # Spaces do not count in a name: "钟 妍佳" (or a full-width space) finds 钟妍佳, "JohnSmith" John Smith.
+    q = "".join((query or "").split())
     if not q:
         return []
-    return list(Student.objects.filter(campaign=campaign).filter(Q(student_no__startswith=q) | Q(name__contains=q))
+    compact = Replace(Replace(F("name"), Value(" "), Value("")), Value("\u3000"), Value(""))
+    return list(Student.objects.filter(campaign=campaign).annotate(name_compact=compact)
+                .filter(Q(student_no__startswith=q) | Q(name_compact__contains=q))
                 .select_related("school_class").order_by("student_no")[:limit])
 
 

@@ -40,6 +40,9 @@ def session_student(request, campaign) -> Student | None:
 def me_login(request, code: str):
     campaign = get_object_or_404(Campaign, code=code)
     error = None
+    if request.method == "GET" and session_student(request, campaign) is not None:
+        # Already signed in (the browser's Back button after signing in): straight to the code page.
+        return HttpResponseRedirect(reverse("capture:me", args=[campaign.code]))
     if request.method == "POST":
         try:
             student = student_login(campaign=campaign, student_no=request.POST.get("student_no", ""),

@@ -69,6 +69,8 @@ def _live_context(request, station: Station, *, error: TucaiError | None = None,
 def index(request):
     inst_ids = list(user_institutions(user=request.user).values_list("pk", flat=True))
     allowed = [i for i in inst_ids if user_can(user=request.user, institution_id=i, perm="station.operate")]
+    if not allowed:
+        raise PermissionDenied      # a class monitor has no station to run (the page offered a form it did not show)
     return render(request, "stations/index.html", {
         "stations": selectors.station_list(institution_ids=allowed),
         "campaigns": Campaign.objects.filter(institution_id__in=allowed),
