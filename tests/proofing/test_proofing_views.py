@@ -49,6 +49,15 @@ def test_student_sees_their_photo_and_answers_on_their_phone_page(campaign, make
     html = r.content.decode()
     assert 'id="proof-waiting"' in html and 'id="proof-confirm"' not in html  # an open request: no confirm
     assert "应为“甲乙”</textarea>" in html  # the request can be amended, not retyped
+    # A refused request keeps what was typed and shows the error beside the form, not only at the page top.
+    long = "很长" * 400
+    r = ca.post(reverse("proofing:me_reply", args=[campaign.code]),
+                {"action": "correct", "field": "doc_number", "detail": long}, follow=True)
+    html = r.content.decode()
+    assert 'id="proof-error"' in html and f"{long}</textarea>" in html
+    assert '<option value="doc_number" selected>' in html and "<details id=\"proof-correct\" open>" in html
+    assert Proof.objects.get(student=a).detail == "应为“甲乙”"
+    assert 'id="proof-error"' not in ca.get(me).content.decode()    # shown once
     # Signed out: sent to sign in, nothing recorded.
     r = Client().post(reverse("proofing:me_reply", args=[campaign.code]), {"action": "confirm"})
     assert r.status_code == 302 and "/me/login/" in r["Location"]

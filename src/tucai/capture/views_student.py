@@ -72,7 +72,9 @@ def me(request, code: str):
     return render(request, "capture/me.html", {
         "campaign": campaign, "student": student, "code": capture_code,
         "qr": mark_safe(qr_svg(capture_code.token)),  # noqa: S308 — SVG made by segno from our own token
-        **_status(student), **student_proofing(student=student)})
+        **_status(student), **student_proofing(student=student),
+        # A correction request the server refused, kept to be fixed rather than typed again (proofing.me_reply).
+        "proof_draft": request.session.pop("proof_draft", None)})
 
 
 @never_cache

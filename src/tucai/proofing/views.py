@@ -23,7 +23,7 @@ from tucai.core.downloads import export_response
 from tucai.core.errors import TucaiError
 from tucai.core.spreadsheets import csv_bytes, xlsx_bytes
 from tucai.proofing import selectors, services
-from tucai.proofing.models import Proof, ProofState
+from tucai.proofing.models import CorrectionField, Proof, ProofState
 
 PERM = "proofing.manage"
 log = logging.getLogger(__name__)
@@ -60,7 +60,13 @@ def me_reply(request, code: str):
         services.proof_reply(student=student, to=to, field=request.POST.get("field", ""),
                              detail=request.POST.get("detail", ""))
     except TucaiError as exc:
-        messages.error(request, exc.message)
+        if to == ProofState.OPEN:
+            # Back to the form with what was typed and the error beside it (not only at the page top).
+            field = request.POST.get("field", "")
+            request.session["proof_draft"] = {"field": field if field in CorrectionField.values else "",
+                                              "detail": request.POST.get("detail", "")[:2000], "error": str(exc.message)}
+        else:
+            messages.error(request, exc.message)
     else:
         messages.success(request, _("已确认无误，谢谢") if to == ProofState.CONFIRMED else _("勘误申请已提交，教务处处理后会在此显示结果"))
     return HttpResponseRedirect(reverse("capture:me", args=[campaign.code]) + "#proofing")
