@@ -53,6 +53,19 @@ def test_page_lists_who_is_left_out_and_download_builds_the_package(campaign, ma
     assert AuditEntry.objects.get(action="handoff.build").actor == office_user
 
 
+def test_a_long_left_out_list_is_cut_on_the_page_and_says_where_the_rest_is(campaign, make_student, office_client,
+                                                                           monkeypatch):
+    # Before the shoot all 2,000 students are left out: the page showed one table 74,000 px tall.
+    from tucai.handoff import views
+
+    monkeypatch.setattr(views, "LEFT_OUT_SHOWN", 2)
+    for i in range(5):
+        make_student(name=f"学生{i}")
+    html = office_client.get(reverse("handoff:page", args=[campaign.code])).content.decode()
+    assert 'data-missing="5"' in html and html.count('data-reason="photo.none"') == 2
+    assert 'id="handoff-left-out-more"' in html and "missing.csv" in html
+
+
 @pytest.mark.parametrize("data, code", [
     ({"naming": "{password}"}, "handoff.bad_naming"),
     ({"naming": "{doc_number}", "require_all": "1"}, "handoff.incomplete"),

@@ -17,6 +17,9 @@ from tucai.handoff.services import DEFAULT_NAMING, NAMING_FIELDS, REASONS, hando
 PERM = "handoff.build"
 
 
+LEFT_OUT_SHOWN = 200
+
+
 def _render(request, campaign, *, naming: str, error: TucaiError | None = None, status: int = 200):
     result = None
     if error is None or error.code not in ("handoff.bad_naming", "handoff.duplicate_name"):
@@ -26,15 +29,19 @@ def _render(request, campaign, *, naming: str, error: TucaiError | None = None, 
         except TucaiError as exc:
             error = exc
             status = 400
-    left_out = []
+    left_out, left_out_total = [], 0
     if result is not None:
+        entries = result.missing + result.invalid
+        left_out_total = len(entries)
+        # Before the shoot every student is "left out": the page shows the first ones, the package lists all.
         left_out = [{"student": e.student, "reason": e.reason, "message": REASONS[e.reason]}
-                    for e in result.missing + result.invalid]
+                    for e in entries[:LEFT_OUT_SHOWN]]
     from tucai.proofing.selectors import proofing_window, window_is_open
 
     window = proofing_window(campaign=campaign)
     return render(request, "handoff/page.html", {
-        "campaign": campaign, "result": result, "left_out": left_out, "naming": naming, "error": error,
+        "campaign": campaign, "result": result, "left_out": left_out, "left_out_more": left_out_total - len(left_out),
+        "naming": naming, "error": error,
         "fields": NAMING_FIELDS, "proofing_window": window, "proofing_open": window_is_open(window)},
         status=status)
 
