@@ -76,6 +76,19 @@ def test_amount_ceiling(campaign, school_class, make_student, office, monkeypatc
     assert not Payment.objects.exists()
 
 
+
+def test_an_amount_cleared_before_sending_is_an_error_not_the_fee(campaign, school_class, make_student, office):
+    # The form opens with the campaign's fee filled in; sent empty it was recorded at the fee without a word.
+    s = make_student()
+    page = office.get(reverse("fees:class", args=[campaign.code, school_class.pk])).content.decode()
+    assert 'name="amount_yuan"' in page and 'value="20' in page
+    r = office.post(reverse("fees:class_record", args=[campaign.code, school_class.pk]),
+                    {"student": [s.pk], "method": "cash", "amount_yuan": ""})
+    assert r.status_code == 400 and error_code(r) == "fees.amount_invalid"
+    assert "请填写金额" in r.content.decode()
+    assert not Payment.objects.exists()
+
+
 # 2. no student is taken past the fee without allow_extra; a class collection charges each what they owe
 
 def test_individual_overpayment_refused(campaign, make_student, office):

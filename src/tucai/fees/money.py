@@ -38,6 +38,8 @@ def yuan_to_fen(text: str | int | decimal.Decimal) -> int:
     2 decimals, non-ASCII digits, amounts over :data:`AMOUNT_MAX_FEN_EACH` and junk (``fees.amount_invalid``)
     instead of rounding money silently."""
     raw = str(text)
+    if not raw.strip():
+        raise _invalid(raw, "请填写金额（元）", "Enter the amount (yuan)")
     m = _YUAN.fullmatch(unicodedata.normalize("NFKC", raw))
     if m is None:
         raise _invalid(raw, f"金额“{raw}”无效（元，最多两位小数）", f"Invalid amount {raw!r} (yuan, at most 2 decimals)")

@@ -52,7 +52,9 @@ def _form_values(request, campaign: Campaign) -> dict:
     form token. Nothing is cut here: over-long text is refused by the service with a message."""
     return {
         "method": request.POST.get("method", PaymentMethod.CASH),
-        "amount_yuan": request.POST.get("amount_yuan", "").strip() or fen_to_yuan(campaign.fee_per_student_fen),
+        # The form opens with the campaign's fee; an amount cleared before sending is an error, not the fee.
+        "amount_yuan": (request.POST.get("amount_yuan", "").strip() if request.method == "POST"
+                        else fen_to_yuan(campaign.fee_per_student_fen)),
         "reference": request.POST.get("reference", "").strip(),
         "payer_name": request.POST.get("payer_name", "").strip(),
         "note": request.POST.get("note", "").strip(),
