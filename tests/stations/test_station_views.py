@@ -121,4 +121,6 @@ def test_unmatched_page_and_reassign(op_client, station, make_ticket, make_jpeg,
 def test_station_create_form(op_client, campaign, room, media_root):
     r = op_client.post(reverse("stations:create"), {"campaign": campaign.pk, "room": room.pk, "name": "A"})
     assert r.status_code == 302
-    assert "A" in op_client.get(reverse("stations:index")).content.decode()
+    index = op_client.get(reverse("stations:index")).content.decode()
+    assert "A" in index
+    assert reverse("campaigns:detail", args=[campaign.code]) in index      # a way back to the campaign
