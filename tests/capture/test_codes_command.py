@@ -35,3 +35,22 @@ def test_issue_reissue_revoke_show(campaign, school_class, make_student):
         run("show", "--campaign", campaign.code, "--student", b.student_no)
     with pytest.raises(CommandError):
         run("issue", "--campaign", "nope")
+
+
+def test_issue_for_one_student_issues_only_theirs(campaign, school_class, make_student):
+    # --student was ignored by issue: it gave every student of the campaign a code.
+    a, b = make_student(), make_student()
+    out = run("issue", "--campaign", campaign.code, "--student", a.student_no)
+    assert "第 1 版" in out
+    assert CaptureCode.objects.filter(student=a).count() == 1 and not CaptureCode.objects.filter(student=b).exists()
+    assert "未发放" in run("issue", "--campaign", campaign.code, "--student", a.student_no)   # a repeat: nothing new
+    with pytest.raises(CommandError, match="没有学号"):
+        run("issue", "--campaign", campaign.code, "--student", "nobody")
+
+
+def test_show_prints_the_qr_code_one_line_per_row(campaign, school_class, make_student):
+    a = make_student()
+    run("issue", "--campaign", campaign.code)
+    lines = run("show", "--campaign", campaign.code, "--student", a.student_no).splitlines()
+    qr = lines[1:]
+    assert len(qr) > 10 and all(line.strip() for line in qr)      # no blank line between the QR's rows

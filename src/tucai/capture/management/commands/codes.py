@@ -1,10 +1,12 @@
 """``tucai codes``: issue, re-issue or revoke capture codes (采集码) from the command line.
 
-    tucai codes issue --campaign demo-2024 [--class 电商1211]     # codes for those who have none
+    tucai codes issue --campaign demo-2024 [--class 电商1211 | --student 2021001]   # codes for those who have none
     tucai codes reissue --campaign demo-2024 --student 2021001 [--reason ...]
     tucai codes revoke --campaign demo-2024 --student 2021001 --reason 手机丢失
     tucai codes show --campaign demo-2024 --student 2021001        # the active code as text and QR
 """
+
+import io
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -22,13 +24,22 @@ class Command(BaseCommand):
         parser.add_argument("action", choices=["issue", "reissue", "revoke", "show"])
         parser.add_argument("--campaign", required=True, help="活动代码，如 demo-2024")
         parser.add_argument("--class", dest="class_name", help="只处理该班级（issue）")
-        parser.add_argument("--student", help="学号（reissue / revoke / show）")
+        parser.add_argument("--student", help="学号（issue 只发给此人；reissue / revoke / show）")
         parser.add_argument("--reason", default="", help="原因（revoke 必填）")
 
     def handle(self, *args, action, campaign, class_name, student, reason, **options):
         camp = campaign_arg(campaign)
         label = "cli"
         try:
+            if action == "issue" and student:
+                s = Student.objects.filter(campaign=camp, student_no=student).first()
+                if s is None:
+                    raise CommandError(f"活动 {campaign} 中没有学号 {student}")
+                had = selectors.capture_code_active(student=s)
+                code = code_services.capture_code_ensure(student=s, actor_label=label)
+                self.stdout.write(self.style.SUCCESS(
+                    f"{s} 已有有效采集码（第 {code.version} 版），未发放" if had else f"{s} 已发放第 {code.version} 版采集码"))
+                return
             if action == "issue":
                 classes = SchoolClass.objects.filter(campaign=camp)
                 if class_name:
@@ -63,6 +74,10 @@ class Command(BaseCommand):
                 if code is None:
                     raise CommandError(f"{s} 没有有效的采集码（先运行 issue 或 reissue）")
                 self.stdout.write(f"{s} v{code.version}: {code.token}")
-                segno.make(code.token, error="m").terminal(out=self.stdout, compact=True)
+                # Through a buffer: Django's stdout wrapper ends every write with a newline, which put a blank
+                # line after each QR row and pulled the code apart.
+                buf = io.StringIO()
+                segno.make(code.token, error="m").terminal(out=buf, compact=True)
+                self.stdout.write(buf.getvalue(), ending="")
         except TucaiError as exc:
             raise CommandError(f"{exc.code}: {exc.message}") from exc
