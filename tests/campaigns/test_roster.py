@@ -269,6 +269,16 @@ def test_full_reimport_deactivates_absent_and_reactivates_returning(campaign):
     assert Student.objects.filter(status="active").count() == 5
 
 
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_a_full_roster_with_no_students_is_refused(campaign, dry_run):
+    # A header row alone, imported as complete, would have taken every student off the campaign.
+    run(campaign, csv_bytes(clean_rows(3)), "r.csv")
+    with pytest.raises(TucaiError) as exc:
+        roster_import(campaign=campaign, file=io.BytesIO(csv_bytes([])), filename="r.csv", dry_run=dry_run, full=True)
+    assert exc.value.code == "roster.full_empty"
+    assert Student.objects.filter(status="active").count() == 3
+
+
 def test_status_column_moves_students_out_and_back(campaign):
     header = [*HEADER, "状态"]
     rows = [[*r, "在册"] for r in clean_rows(3)]

@@ -566,6 +566,10 @@ def roster_import(*, campaign: Campaign, file, filename: str = "", actor=None, a
     if not filename:
         filename = os.fspath(file) if isinstance(file, (str, os.PathLike)) else getattr(file, "name", "")
     parsed = roster_parse(file=file, filename=filename)
+    if full and not parsed.rows:
+        # A complete roster with nobody in it would take every student off the campaign.
+        raise TucaiError("roster.full_empty", "完整名单中没有任何学生：按完整名单导入会把所有学生标记为“已移出”，已拒绝",
+                         "A full roster with no students would mark every student as left; refused")
     if dry_run:
         result = roster_validate(campaign=campaign, parsed=parsed, full=full, today=today, progress=progress)
         result.dry_run = True
