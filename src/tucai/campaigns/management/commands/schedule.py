@@ -2,14 +2,15 @@
 
 import json
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from tucai.campaigns.selectors import campaign_by_code
 from tucai.campaigns.services.planner import schedule_apply, schedule_as_json, schedule_plan
 from tucai.core.errors import TucaiError
+from tucai.core.management.base import JsonCommand
 
 
-class Command(BaseCommand):
+class Command(JsonCommand):
     help = "拍摄排期：show 显示当前排期；plan 按容量与学院拍摄室约束自动排期（--apply 写入）"
 
     def add_arguments(self, parser):

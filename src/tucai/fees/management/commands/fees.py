@@ -15,12 +15,13 @@ take a student past the fee is refused unless ``--allow-extra``.
 import json
 from pathlib import Path
 
+from django.core.management.base import CommandError
 from django.utils import translation
-from django.core.management.base import BaseCommand, CommandError
 
 from tucai.campaigns.cli import campaign_arg
 from tucai.campaigns.models import Campaign, SchoolClass, Student
 from tucai.core.errors import TucaiError
+from tucai.core.management.base import JsonCommand
 from tucai.fees import selectors, services
 from tucai.fees.models import Payment, PaymentMethod
 from tucai.fees.money import fen_to_yuan, yuan_to_fen
@@ -43,7 +44,7 @@ def _method(value: str) -> str:
     raise CommandError(f"未知的缴费方式 {value!r}；可用：{allowed}")
 
 
-class Command(BaseCommand):
+class Command(JsonCommand):
     help = "采集费：汇总、记录缴费、作废、导出"
 
     def add_arguments(self, parser):

@@ -10,15 +10,16 @@ pattern, ``index.csv``, ``missing.csv``) and records the build in the audit log;
 
 import json
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils import timezone
 
 from tucai.campaigns.cli import campaign_arg
 from tucai.core.errors import TucaiError
+from tucai.core.management.base import JsonCommand
 from tucai.handoff.services import DEFAULT_NAMING, REASONS, handoff_build, handoff_collect
 
 
-class Command(BaseCommand):
+class Command(JsonCommand):
     help = "学信网交付包：检查、生成"
 
     def add_arguments(self, parser):

@@ -9,17 +9,18 @@ import json
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils import timezone
 
 from tucai.campaigns.cli import campaign_arg
 from tucai.core.errors import TucaiError
 from tucai.core.files import write_atomic
+from tucai.core.management.base import JsonCommand
 from tucai.core.spreadsheets import csv_bytes, xlsx_bytes
 from tucai.proofing import selectors, services
 
 
-class Command(BaseCommand):
+class Command(JsonCommand):
     help = "校对与勘误：发布、进度、未回复名单"
 
     def add_arguments(self, parser):

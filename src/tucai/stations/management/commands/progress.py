@@ -6,17 +6,18 @@ import json
 import sys
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from tucai.campaigns.selectors import campaign_by_code
 from tucai.core.errors import TucaiError
 from tucai.core.files import write_atomic
+from tucai.core.management.base import JsonCommand
 from tucai.stations.progress import (
     SHEETS, STATUS_ZH, progress_as_json, progress_export_csv, progress_export_xlsx, progress_summary,
 )
 
 
-class Command(BaseCommand):
+class Command(JsonCommand):
     help = "采集进度：按班级、拍摄室统计应拍/已签到/已拍摄/已通过，并列出补拍名单"
 
     def add_arguments(self, parser):
