@@ -95,6 +95,9 @@ def test_cli_style_export_full_unless_masked(campaign, students):
     assert {r[4] for r in rows[1:]} == {s.doc_number for s in students}
     masked = read_csv(roster_export(campaign=campaign, fmt="csv", masked=True))
     assert all("*" in r[4] for r in masked[1:])
+    # The mobile number is masked with the ID number (it was exported whole).
+    assert "138****0000" in {r[7] for r in masked[1:]} and "13800000000" not in {r[7] for r in masked[1:]}
+    assert "13800000000" in {r[7] for r in rows[1:]}
 
 
 def test_export_is_audited_and_unknown_format_refused(campaign, students, office_user):

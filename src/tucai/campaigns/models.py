@@ -160,6 +160,14 @@ def mask_doc_number(number: str) -> str:
     return number[:keep] + "*" * (n - 2 * keep) + number[-keep:]
 
 
+def mask_phone(phone: str) -> str:
+    """138****1234: a mobile number keeps its first 3 and last 4 digits; shorter ones their last 2."""
+    n = len(phone)
+    if n >= 11:
+        return phone[:3] + "*" * (n - 7) + phone[-4:]
+    return "*" * max(0, n - 2) + phone[-2:] if n > 2 else "*" * n
+
+
 class Room(models.Model):
     institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="rooms", verbose_name=_("院校"))
     building = models.CharField(_("楼宇"), max_length=100)

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from tucai.accounts.selectors import require, user_sees_full_id
 from tucai.audit.services import audit_record
-from tucai.campaigns.models import Campaign, DocumentType, Gender, StudentStatus, mask_doc_number
+from tucai.campaigns.models import Campaign, DocumentType, Gender, StudentStatus, mask_doc_number, mask_phone
 from tucai.campaigns.selectors import student_list
 from tucai.core.errors import TucaiError
 from tucai.core.spreadsheets import csv_bytes, sheet_title, xlsx_bytes
@@ -35,8 +35,10 @@ def student_rows(*, campaign: Campaign, full_ids: bool) -> list[list[str]]:
             "student_no", "name", "gender", "doc_type", "doc_number", "school_class__department__name",
             "school_class__name", "phone", "status"):
         no, name, gender, doc_type, number, dep, cls, phone, status = s
+        # Whoever may not see the whole ID number does not get the whole mobile number either.
         rows.append([no, name, _GENDER.get(gender, ""), _DOC_TYPE.get(doc_type, doc_type),
-                     number if full_ids else mask_doc_number(number), dep, cls, phone, _STATUS.get(status, status)])
+                     number if full_ids else mask_doc_number(number), dep, cls,
+                     phone if full_ids else mask_phone(phone), _STATUS.get(status, status)])
     return rows
 
 
