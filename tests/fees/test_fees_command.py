@@ -47,7 +47,14 @@ def test_record_students_with_amount_and_void(campaign, make_student):
     assert not selectors.student_paid_status(student=s)
     with pytest.raises(CommandError, match="fees.void_reason_required"):
         run("void", str(p.pk), "--reason", " ")
-    assert "已作废" in run("void", str(p.pk), "--reason", "录错金额")
+    # With --campaign only that campaign's payment can be voided (an id typed wrong elsewhere is refused).
+    from tucai.campaigns.models import Campaign
+
+    other = Campaign.objects.create(institution=campaign.institution, code="other-2025", name="x", graduation_year=2025,
+                                    capture_start=campaign.capture_start, capture_end=campaign.capture_end)
+    with pytest.raises(CommandError, match="没有编号为"):
+        run("void", str(p.pk), "--reason", "录错金额", "--campaign", other.code)
+    assert "已作废" in run("void", str(p.pk), "--reason", "录错金额", "--campaign", campaign.code)
     p.refresh_from_db()
     assert p.state == PaymentState.VOIDED
     assert AuditEntry.objects.get(action="payment.void").actor_label == "cli"

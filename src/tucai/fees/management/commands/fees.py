@@ -3,7 +3,7 @@
     tucai fees summary --campaign demo-2024 [--json]
     tucai fees record --campaign demo-2024 --class 电商1211 --method cash [--reference R] [--amount-yuan 20]
     tucai fees record --campaign demo-2024 --student 2021001 2021002 --method wechat --reference 4200001234
-    tucai fees void 12 --reason "记错班级"
+    tucai fees void 12 --reason "记错班级" [--campaign demo-2024]
     tucai fees export --campaign demo-2024 fees.xlsx|fees.csv [--sheet 学生明细]
 
 ``record --class`` without ``--student`` records the class collection for the class's students who
@@ -65,6 +65,7 @@ class Command(JsonCommand):
         p = sub.add_parser("void", help="作废一笔缴费")
         p.add_argument("payment_id", type=int)
         p.add_argument("--reason", required=True)
+        p.add_argument("--campaign", default=None, help="活动代码：只作废该活动的缴费（防止编号输错作废别的活动的记录）")
         p = sub.add_parser("export", help="导出 .xlsx（三张表）或 .csv（一张表）")
         p.add_argument("--campaign", required=True)
         p.add_argument("out")
@@ -121,10 +122,13 @@ class Command(JsonCommand):
         self.stdout.write(self.style.SUCCESS(
             f"{verb} 缴费记录 #{payment.pk}：{payment.lines.count()} 人，合计 {fen_to_yuan(payment.total_fen)} 元"))
 
-    def _void(self, *, payment_id, reason, **_):
-        payment = Payment.objects.filter(pk=payment_id).first()
+    def _void(self, *, payment_id, reason, campaign=None, **_):
+        payments = Payment.objects.filter(pk=payment_id)
+        if campaign:
+            payments = payments.filter(campaign=self._campaign(campaign))
+        payment = payments.first()
         if payment is None:
-            raise CommandError(f"没有编号为 {payment_id} 的缴费记录")
+            raise CommandError(f"没有编号为 {payment_id} 的缴费记录" + (f"（活动 {campaign}）" if campaign else ""))
         services.payment_void(payment=payment, reason=reason, actor_label=LABEL)
         self.stdout.write(self.style.SUCCESS(f"缴费记录 #{payment_id} 已作废"))
 
