@@ -166,3 +166,11 @@ def test_schedule_board_reorder_unassign_and_replan(demo, client):
     r = client.post(reverse("campaigns:schedule_plan", args=["demo-2024"]), HTTP_HX_REQUEST="true")
     assert r.status_code == 200 and "已自动排期：54 个班级" in r.content.decode()
     assert SlotAssignment.objects.filter(slot__campaign=demo).count() == 54
+
+
+def test_notice_command_refuses_an_output_that_is_neither_pdf_nor_html(campaign, tmp_path):
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match=".pdf"):
+        call_command("notice", "--campaign", campaign.code, str(tmp_path / "n.txt"))
+    assert not (tmp_path / "n.txt").exists()

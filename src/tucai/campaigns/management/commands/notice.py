@@ -17,6 +17,9 @@ class Command(BaseCommand):
     def handle(self, *args, out, campaign, **options):
         try:
             camp = campaign_by_code(campaign)
+            if not out.lower().endswith((".pdf", ".html", ".htm")):
+                # A PDF named .txt opens as garbage wherever it is sent.
+                raise CommandError(f"输出文件须为 .pdf 或 .html：{out}")
             if out.lower().endswith((".html", ".htm")):
                 notice_write_html(campaign=camp, path=out)
             else:
