@@ -396,38 +396,37 @@ def encode_jpeg(rgb: np.ndarray, profile: Profile = CHSI) -> EncodedJpeg:
     q0 = q_start
     if estimate is not None:
         q0 = _quality_search(estimate, q_start, q_min, lo_b, hi_b, target) or q_start
-    tried: dict[int, bytes] = {}
 
-    def size_at(q: int) -> int:
-        tried[q] = _encode(im, q, profile.dpi)
-        return len(tried[q])
+    def search(subsampling: int, q_from: int) -> tuple[int | None, dict[int, bytes]]:
+        """The quality search on real encodes of the canvas at one chroma subsampling, and every file tried."""
+        tried: dict[int, bytes] = {}
 
-    q = _quality_search(size_at, q0, q_min, lo_b, hi_b, target)
+        def size_at(q: int) -> int:
+            tried[q] = _encode(im, q, profile.dpi, subsampling=subsampling)
+            return len(tried[q])
+
+        return _quality_search(size_at, q_from, q_min, lo_b, hi_b, target), tried
+
+    q, tried = search(2, q0)
     if q is not None:
         return EncodedJpeg(tried[q], q, True, len(tried))
-    encodes = len(tried)
+    candidates, encodes = list(tried.items()), len(tried)
     if max(len(v) for v in tried.values()) < lo_b:
         # Too small even at the top quality (a smooth, plain portrait under a large minimum such as 100 KB):
         # full-resolution colour (4:4:4) holds about a third more. Still baseline 24-bit JFIF.
-        full: dict[int, bytes] = {}
-
-        def size_full(q: int) -> int:
-            full[q] = _encode(im, q, profile.dpi, subsampling=0)
-            return len(full[q])
-
-        q = _quality_search(size_full, q_start, q_min, lo_b, hi_b, target)
+        q, full = search(0, q_start)
         encodes += len(full)
         if q is not None:
             return EncodedJpeg(full[q], q, True, encodes)
-        tried = {**tried, **{q + 1000: b for q, b in full.items()}}   # keys apart; quality recovered below
+        candidates += full.items()
 
     # Nothing inside the window: the closest file (by bytes outside the window).
     def miss(item):
         nb = len(item[1])
         return max(lo_b - nb, nb - hi_b, 0)
 
-    q, data = min(tried.items(), key=lambda it: (miss(it), -(it[0] % 1000)))
-    return EncodedJpeg(data, q % 1000, False, encodes)
+    q, data = min(candidates, key=lambda it: (miss(it), -it[0]))
+    return EncodedJpeg(data, q, False, encodes)
 
 
 def normalize(image_rgb: np.ndarray, geometry: FaceGeometry, profile: Profile = CHSI) -> Normalized:
