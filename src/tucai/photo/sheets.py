@@ -338,7 +338,7 @@ def plan_package(package: PrintPackage | str, sheet: PrintSize | str | None = No
         placed, placements = pack(left)
         if not any(placed):  # cannot happen after the fit check above; never loop forever
             raise SheetError("sheet.item_too_large", "照片放不进相纸", "The prints do not fit on the sheet")
-        layouts.append(SheetLayout(sh.id, sh.width_mm, sh.height_mm, placements))
+        layouts.append(SheetLayout(sh.id, sh.width_mm, sh.height_mm, list(placements)))
         done = {sid: 0 for sid in size_ids}
         for p in placements:
             done[p.size_id] += 1
@@ -349,7 +349,8 @@ def plan_package(package: PrintPackage | str, sheet: PrintSize | str | None = No
     for n_sheets in range(max(1, -(-area // (W * H))), len(layouts)):
         split = _split_by_capacity(counts, n_sheets, pack)
         if split is not None:
-            return [SheetLayout(sh.id, sh.width_mm, sh.height_mm, placements) for placements in split]
+            # pack() is cached: two sheets with the same share must not share one list of placements.
+            return [SheetLayout(sh.id, sh.width_mm, sh.height_mm, list(placements)) for placements in split]
     return layouts
 
 
