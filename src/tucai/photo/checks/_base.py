@@ -153,6 +153,11 @@ class Context:
         p = self.a.landmarks if idx is None else self.a.landmarks[list(idx)]
         return float(((p[:, 0] < 0) | (p[:, 0] > w - 1) | (p[:, 1] < 0) | (p[:, 1] > h - 1)).mean())
 
+    @cached_property
+    def eyes_cut(self) -> bool:
+        """Whether a point of either eye opening lies outside the picture (eyes, tint and glare read there)."""
+        return self.outside(an.EYE_R_CONTOUR + an.EYE_L_CONTOUR) > 0
+
     def feature_contrast(self, idx) -> float | None:
         """L* spread (95th − 5th percentile) inside the landmarks ``idx`` (an eye opening, the lips): an
         open or closed eye, lips, show lashes, iris, lip line; a hand, a mask or a patch over them is flat.

@@ -46,8 +46,6 @@ def check_contrast(ctx: Context) -> CheckResult:
     return result("contrast", v >= lim, round(v, 1), lim, fail=fail, passed=passed, heuristic=True)
 
 
-
-
 def check_lighting_balance(ctx: Context) -> CheckResult:
     lim = ctx.profile.lighting_balance_max
     fail = ("脸部一侧有阴影，请调整两侧灯光使面部受光均匀", "One side of the face is in shadow: balance the two lights")

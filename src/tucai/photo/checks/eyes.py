@@ -27,7 +27,7 @@ def check_eyes_open(ctx: Context) -> CheckResult:
     if ctx.cache.get("tinted"):
         return result("eyes.open", None, None, lim, fail=FAIL, passed=PASS, heuristic=True, unmeasured=(
             "有色镜片遮挡眼睛，无法判断", "Tinted lenses hide the eyes: cannot be measured"))
-    if ctx.outside(an.EYE_R_CONTOUR + an.EYE_L_CONTOUR) > 0:
+    if ctx.eyes_cut:
         return result("eyes.open", None, None, lim, fail=FAIL, passed=PASS, heuristic=True, unmeasured=(
             "眼睛在画面之外，无法判断", "An eye is outside the picture: cannot be measured"))
     if ctx.covered(an.EYE_R_CONTOUR, an.EYE_L_CONTOUR):

@@ -114,7 +114,7 @@ def check_tinted(ctx: Context) -> CheckResult:
     if not ctx.has_face:
         return result("glasses.tinted", None, None, limits, fail=fail, passed=passed, unmeasured=NO_FACE,
                       heuristic=True)
-    m = tint_measure(ctx) if ctx.outside(an.EYE_R_CONTOUR + an.EYE_L_CONTOUR) == 0 else None
+    m = tint_measure(ctx) if not ctx.eyes_cut else None
     if m is None:
         return result("glasses.tinted", None, None, limits, fail=fail, passed=passed, heuristic=True)
     # One score: darkening (1 − lightness ratio) plus the colour shift in C*ab / tint_shift_scale (TUCAI, from
@@ -134,7 +134,7 @@ def check_glare(ctx: Context) -> CheckResult:
     passed = ("镜片无反光", "No glare on glasses")
     if not ctx.has_face or ctx.skin_lab is None:
         return result("glasses.glare", None, None, lim, fail=fail, passed=passed, unmeasured=NO_FACE, heuristic=True)
-    if ctx.outside(an.EYE_R_CONTOUR + an.EYE_L_CONTOUR) > 0:
+    if ctx.eyes_cut:
         return result("glasses.glare", None, None, lim, fail=fail, passed=passed, heuristic=True)
     lm = ctx.a.landmarks
     p = ctx.profile
